@@ -1,0 +1,11 @@
+// The engine as the rest of the suite sees it: tfjs with its gradients and optimizers registered, the backend
+// loader, and the fused ops. Nothing outside engine/ knows about libtorch.
+//
+// tfjs-core's Node entry point does not register gradients; the @tensorflow/tfjs package does (into the same
+// global registry), so it is imported once here for that side effect.
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+
+export { BACKEND_NAMES, type BackendName, initBackend, parseBackendRequest } from './loader.ts';
+export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
+export { fakeQuantize, fakeQuantizeComposite, type FakeQuantizeParams } from './ops/fakeQuantize.ts';

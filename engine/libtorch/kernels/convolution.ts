@@ -1,0 +1,88 @@
+// Conv2D, DepthwiseConv2dNative, their backprop kernels and fused (bias + activation) forms. Geometry comes from
+// tfjs's own computeConv2DInfo so that every padding mode ('same', 'valid', numbers, explicit, rounding modes)
+// gives tfjs's output shape.
+import {
+  backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, DepthwiseConv2dNative,
+  DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, FusedConv2D, FusedDepthwiseConv2D,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+import type { LibtorchBackend } from '../backend.ts';
+import { applyFusedTail } from './fusedActivation.ts';
+import { kernel } from './kernel.ts';
+
+type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+type Pair = number | [number, number];
+type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
+
+interface ConvAttrs {
+  strides: Pair;
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: Pair;
+  dimRoundingMode?: RoundingMode;
+}
+
+/** [strideH, strideW, dilationH, dilationW, top, bottom, left, right, nchw] for the addon. */
+export function convGeometry(info: backend_util.Conv2DInfo): number[] {
+  const { padInfo: p } = info;
+  // With a 'ceil'/'round' dimRoundingMode tfjs may expect one more output row/column than the padding yields;
+  // padding the bottom/right makes ATen produce it.
+  const effH = (info.filterHeight - 1) * info.dilationHeight + 1;
+  const effW = (info.filterWidth - 1) * info.dilationWidth + 1;
+  const bottom = p.bottom + Math.max(0, (info.outHeight - 1) * info.strideHeight + effH - (info.inHeight + p.top + p.bottom));
+  const right = p.right + Math.max(0, (info.outWidth - 1) * info.strideWidth + effW - (info.inWidth + p.left + p.right));
+  return [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, p.top, bottom, p.left, right,
+    info.dataFormat === 'channelsFirst' ? 1 : 0];
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, depthwise: boolean) {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides,
+    attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'));
+}
+
+function forward(depthwise: boolean) {
+  return ({ x, filter }: { x: TensorInfo; filter: TensorInfo }, attrs: ConvAttrs, b: LibtorchBackend) =>
+    b.addon.conv2d(b.handle(x), b.handle(filter), convGeometry(convInfo(x.shape, filter.shape, attrs, depthwise)), depthwise);
+}
+
+function backpropInput(depthwise: boolean) {
+  return ({ dy, filter }: { dy: TensorInfo; filter: TensorInfo }, attrs: ConvAttrs & { inputShape: number[] },
+    b: LibtorchBackend) => {
+    const geometry = convGeometry(convInfo(attrs.inputShape, filter.shape, attrs, depthwise));
+    return b.output(b.addon.conv2dBackpropInput(b.handle(dy), b.handle(filter), attrs.inputShape, geometry, depthwise));
+  };
+}
+
+function backpropFilter(depthwise: boolean) {
+  return ({ x, dy }: { x: TensorInfo; dy: TensorInfo }, attrs: ConvAttrs & { filterShape: number[] },
+    b: LibtorchBackend) => {
+    const geometry = convGeometry(convInfo(x.shape, attrs.filterShape, attrs, depthwise));
+    return b.output(b.addon.conv2dBackpropFilter(b.handle(x), b.handle(dy), attrs.filterShape, geometry, depthwise));
+  };
+}
+
+function fused(depthwise: boolean) {
+  const conv = forward(depthwise);
+  return (inputs: { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo },
+    attrs: ConvAttrs & { activation: string; leakyreluAlpha?: number }, b: LibtorchBackend) => {
+    const nchwBias = attrs.dataFormat === 'NCHW' && inputs.bias && inputs.bias.shape.length === 1 && inputs.bias.shape[0] !== 1;
+    return applyFusedTail(b, conv(inputs, attrs, b), {
+      ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha,
+      biasShape: nchwBias ? [-1, 1, 1] : undefined,
+    });
+  };
+}
+
+export const convolutionKernels = [
+  kernel(Conv2D, (inputs, attrs, b) => b.output(forward(false)(inputs, attrs, b))),
+  kernel(Conv2DBackpropInput, backpropInput(false)),
+  kernel(Conv2DBackpropFilter, backpropFilter(false)),
+  kernel(DepthwiseConv2dNative, (inputs, attrs, b) => b.output(forward(true)(inputs, attrs, b))),
+  kernel(DepthwiseConv2dNativeBackpropInput, backpropInput(true)),
+  kernel(DepthwiseConv2dNativeBackpropFilter, backpropFilter(true)),
+  kernel(FusedConv2D, fused(false)),
+  kernel(FusedDepthwiseConv2D, fused(true)),
+];

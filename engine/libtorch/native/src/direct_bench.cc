@@ -1,0 +1,44 @@
+// The reference side of the engine benchmark: a conv layer's training step (forward, input gradient, filter
+// gradient) made directly from C++ with the same ATen calls the kernels make, so that timing it beside the same
+// step through tfjs measures only what the binding and tfjs add.
+#include <chrono>
+
+#include <torch/cuda.h>
+
+#include "common.h"
+#include "convolution.h"
+
+namespace sqakd {
+namespace {
+
+// directConvStep(x, filter, dy, geometry, iterations) -> milliseconds for all iterations together
+Napi::Value DirectConvStep(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = TensorArg(info, 0);
+  const at::Tensor& filter = TensorArg(info, 1);
+  const at::Tensor& dy = TensorArg(info, 2);
+  std::vector<int64_t> v = IntsArg(info, 3);
+  int64_t iterations = IntArg(info, 4);
+  if (v.size() != 9) throw std::invalid_argument("conv geometry must have 9 entries");
+  ConvGeometry g;
+  g.stride_h = v[0], g.stride_w = v[1], g.dilation_h = v[2], g.dilation_w = v[3];
+  g.top = v[4], g.bottom = v[5], g.left = v[6], g.right = v[7], g.nchw = v[8] != 0;
+  const bool cuda = x.device().is_cuda();
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iterations; ++i) {
+    at::Tensor w = FilterToOIHW(filter);
+    at::Tensor y = ConvForward(x, w, g);
+    at::Tensor dx = ConvBackwardInput(dy, w, x.sizes(), g);
+    at::Tensor dw = FilterFromOIHW(ConvBackwardFilter(x, dy, w.sizes(), g));
+  }
+  if (cuda) torch::cuda::synchronize();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  return Napi::Number::New(info.Env(), std::chrono::duration<double, std::milli>(elapsed).count());
+}
+
+}  // namespace
+
+void RegisterDirectBench(Napi::Env env, Napi::Object exports) {
+  Export<DirectConvStep>(env, exports, "directConvStep");
+}
+
+}  // namespace sqakd

@@ -1,0 +1,217 @@
+// Elementwise kernels. Unary and binary ops are tables indexed by position; JS reads the names once and calls
+// `unary(index, x, dtype)` / `binary(index, a, b, dtype)`, so one binding serves every op. `dtype` is the output
+// dtype of the tfjs kernel contract (the result is cast to it).
+#include <cmath>
+#include <limits>
+
+#include "common.h"
+
+namespace sqakd {
+namespace {
+
+at::Tensor AsFloat(const at::Tensor& x) { return x.is_floating_point() ? x : x.to(at::kFloat); }
+
+struct UnaryOp {
+  const char* name;
+  at::Tensor (*fn)(const at::Tensor&);
+};
+
+// Ops that only make sense on floats get their input cast first; integer-valued ops (abs, neg, ...) keep ints.
+#define FLOAT_UNARY(NAME, EXPR) {NAME, [](const at::Tensor& t) { const at::Tensor x = AsFloat(t); return EXPR; }}
+#define ANY_UNARY(NAME, EXPR) {NAME, [](const at::Tensor& x) { return EXPR; }}
+
+const UnaryOp kUnaryOps[] = {
+    ANY_UNARY("abs", at::abs(x)),
+    FLOAT_UNARY("acos", at::acos(x)),
+    FLOAT_UNARY("acosh", at::acosh(x)),
+    FLOAT_UNARY("asin", at::asin(x)),
+    FLOAT_UNARY("asinh", at::asinh(x)),
+    FLOAT_UNARY("atan", at::atan(x)),
+    FLOAT_UNARY("atanh", at::atanh(x)),
+    FLOAT_UNARY("ceil", at::ceil(x)),
+    FLOAT_UNARY("cos", at::cos(x)),
+    FLOAT_UNARY("cosh", at::cosh(x)),
+    FLOAT_UNARY("elu", at::elu(x)),
+    FLOAT_UNARY("erf", at::erf(x)),
+    FLOAT_UNARY("exp", at::exp(x)),
+    FLOAT_UNARY("expm1", at::expm1(x)),
+    FLOAT_UNARY("floor", at::floor(x)),
+    ANY_UNARY("isFinite", at::isfinite(x)),
+    ANY_UNARY("isInf", at::isinf(x)),
+    ANY_UNARY("isNan", at::isnan(x)),
+    FLOAT_UNARY("log", at::log(x)),
+    FLOAT_UNARY("log1p", at::log1p(x)),
+    ANY_UNARY("logicalNot", at::logical_not(x)),
+    ANY_UNARY("neg", x.scalar_type() == at::kBool ? x.to(at::kInt).neg() : at::neg(x)),
+    FLOAT_UNARY("reciprocal", at::reciprocal(x)),
+    ANY_UNARY("relu", x.scalar_type() == at::kBool ? x : at::relu(x)),
+    ANY_UNARY("relu6", at::clamp(x, 0, 6)),
+    FLOAT_UNARY("round", at::round(x)),  // half to even, as tfjs
+    FLOAT_UNARY("rsqrt", at::rsqrt(x)),
+    FLOAT_UNARY("selu", at::selu(x)),
+    FLOAT_UNARY("sigmoid", at::sigmoid(x)),
+    ANY_UNARY("sign", x.scalar_type() == at::kBool ? x : at::sign(x)),
+    FLOAT_UNARY("sin", at::sin(x)),
+    FLOAT_UNARY("sinh", at::sinh(x)),
+    FLOAT_UNARY("softplus", at::softplus(x)),
+    FLOAT_UNARY("sqrt", at::sqrt(x)),
+    ANY_UNARY("square", x.scalar_type() == at::kBool ? x : at::square(x)),
+    FLOAT_UNARY("tan", at::tan(x)),
+    FLOAT_UNARY("tanh", at::tanh(x)),
+};
+
+struct BinaryOp {
+  const char* name;
+  at::Tensor (*fn)(const at::Tensor&, const at::Tensor&);
+};
+
+bool BothIntegral(const at::Tensor& a, const at::Tensor& b) {
+  return !a.is_floating_point() && !b.is_floating_point();
+}
+
+// Integer division and powers follow JS arithmetic (Math.floor(a / b), Math.pow) as tfjs does, so they are
+// computed in double and truncated by the final cast instead of raising ATen's integer-division errors.
+at::Tensor FloorDiv(const at::Tensor& a, const at::Tensor& b) {
+  if (BothIntegral(a, b)) return at::floor(at::div(a.to(at::kDouble), b.to(at::kDouble)));
+  return at::div(a, b, "floor");
+}
+
+at::Tensor Pow(const at::Tensor& a, const at::Tensor& b) {
+  if (BothIntegral(a, b)) return at::pow(a.to(at::kDouble), b.to(at::kDouble));
+  return at::pow(a, b);
+}
+
+at::Tensor Mod(const at::Tensor& a, const at::Tensor& b) {
+  if (BothIntegral(a, b)) return at::remainder(a.to(at::kDouble), b.to(at::kDouble));
+  return at::remainder(a, b);
+}
+
+#define BINARY(NAME, EXPR) {NAME, [](const at::Tensor& a, const at::Tensor& b) { return EXPR; }}
+
+const BinaryOp kBinaryOps[] = {
+    BINARY("add", a.scalar_type() == at::kBool ? at::logical_or(a, b) : at::add(a, b)),
+    BINARY("sub", at::sub(a.scalar_type() == at::kBool ? a.to(at::kInt) : a, b.scalar_type() == at::kBool ? b.to(at::kInt) : b)),
+    BINARY("multiply", at::mul(a, b)),
+    BINARY("realDiv", at::div(AsFloat(a), AsFloat(b))),
+    BINARY("floorDiv", FloorDiv(a, b)),
+    BINARY("maximum", at::maximum(a, b)),
+    BINARY("minimum", at::minimum(a, b)),
+    BINARY("mod", Mod(a, b)),
+    BINARY("pow", Pow(a, b)),
+    BINARY("squaredDifference", at::square(at::sub(a, b))),
+    BINARY("atan2", at::atan2(AsFloat(a), AsFloat(b))),
+    BINARY("equal", at::eq(a, b)),
+    BINARY("notEqual", at::ne(a, b)),
+    BINARY("less", at::lt(a, b)),
+    BINARY("lessEqual", at::le(a, b)),
+    BINARY("greater", at::gt(a, b)),
+    BINARY("greaterEqual", at::ge(a, b)),
+    BINARY("logicalAnd", at::logical_and(a, b)),
+    BINARY("logicalOr", at::logical_or(a, b)),
+    BINARY("logicalXor", at::logical_xor(a, b)),
+    BINARY("bitwiseAnd", at::bitwise_and(a, b)),
+    BINARY("prelu", at::where(at::lt(a, 0), at::mul(a, b), a)),
+    // EluGrad(dy, y): dy where y >= 0, dy * (y + 1) below.
+    BINARY("eluGrad", at::where(at::ge(b, 0), a, at::mul(a, at::add(b, 1)))),
+};
+
+template <typename Table, size_t N>
+Napi::Value Names(Napi::Env env, const Table (&table)[N]) {
+  auto out = Napi::Array::New(env, N);
+  for (size_t i = 0; i < N; ++i) out.Set(static_cast<uint32_t>(i), Napi::String::New(env, table[i].name));
+  return out;
+}
+
+template <typename Table, size_t N>
+const Table& Lookup(const Table (&table)[N], int64_t index) {
+  if (index < 0 || index >= static_cast<int64_t>(N)) throw std::invalid_argument("op index " + std::to_string(index) + " out of range");
+  return table[index];
+}
+
+// unary(opIndex, x, dtype)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  const auto& op = Lookup(kUnaryOps, IntArg(info, 0));
+  return Pack(info.Env(), op.fn(TensorArg(info, 1)), static_cast<int32_t>(IntArg(info, 2)));
+}
+
+// binary(opIndex, a, b, dtype)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const auto& op = Lookup(kBinaryOps, IntArg(info, 0));
+  return Pack(info.Env(), op.fn(TensorArg(info, 1), TensorArg(info, 2)), static_cast<int32_t>(IntArg(info, 3)));
+}
+
+// step(x, alpha): 1 where x > 0, alpha elsewhere, NaN stays NaN.
+Napi::Value Step(const Napi::CallbackInfo& info) {
+  const at::Tensor x = AsFloat(TensorArg(info, 0));
+  double alpha = DoubleArg(info, 1);
+  auto y = at::where(at::gt(x, 0), at::ones_like(x), at::full_like(x, alpha));
+  return Pack(info.Env(), at::where(at::isnan(x), x, y), kFloat32);
+}
+
+// leakyRelu(x, alpha)
+Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = TensorArg(info, 0);
+  double alpha = DoubleArg(info, 1);
+  return Pack(info.Env(), at::where(at::lt(x, 0), at::mul(x, alpha), x));
+}
+
+// clipByValue(x, min, max)
+Napi::Value ClipByValue(const Napi::CallbackInfo& info) {
+  return Pack(info.Env(), at::clamp(TensorArg(info, 0), DoubleArg(info, 1), DoubleArg(info, 2)));
+}
+
+// cast(x, dtype): float -> int truncates toward zero as JS's Int32Array does; any non-zero -> true.
+Napi::Value Cast(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = TensorArg(info, 0);
+  int32_t code = static_cast<int32_t>(IntArg(info, 1));
+  if (code == kBool) return Pack(info.Env(), at::ne(x, 0));
+  if (code == kInt32 && x.is_floating_point()) {
+    // NaN and out-of-range values become 0, as in Int32Array.from, instead of the platform's undefined result.
+    auto finite = at::isfinite(x);
+    auto wrapped = at::where(finite, at::trunc(x), at::zeros_like(x)).to(at::kDouble);
+    return Pack(info.Env(), at::remainder(wrapped + 2147483648.0, 4294967296.0).sub(2147483648.0).to(at::kLong).to(at::kInt));
+  }
+  return Pack(info.Env(), x, code);
+}
+
+// select(condition, t, e); a rank-1 condition picks whole rows of higher-rank t/e, as tfjs's Select does.
+Napi::Value Select(const Napi::CallbackInfo& info) {
+  at::Tensor cond = TensorArg(info, 0);
+  const at::Tensor& t = TensorArg(info, 1);
+  const at::Tensor& e = TensorArg(info, 2);
+  if (cond.dim() == 1 && t.dim() > 1) {
+    std::vector<int64_t> shape(t.dim(), 1);
+    shape[0] = cond.size(0);
+    cond = cond.reshape(shape);
+  }
+  return Pack(info.Env(), at::where(cond.to(at::kBool), t, e), CodeOf(t.scalar_type()));
+}
+
+// addN([tensors])
+Napi::Value AddN(const Napi::CallbackInfo& info) {
+  auto list = TensorListArg(info, 0);
+  if (list.empty()) throw std::invalid_argument("addN needs at least one tensor");
+  at::Tensor sum = list[0];
+  for (size_t i = 1; i < list.size(); ++i) sum = at::add(sum, list[i]);
+  return Pack(info.Env(), sum, CodeOf(list[0].scalar_type()));
+}
+
+Napi::Value UnaryNames(const Napi::CallbackInfo& info) { return Names(info.Env(), kUnaryOps); }
+Napi::Value BinaryNames(const Napi::CallbackInfo& info) { return Names(info.Env(), kBinaryOps); }
+
+}  // namespace
+
+void RegisterElementwise(Napi::Env env, Napi::Object exports) {
+  Export<UnaryNames>(env, exports, "unaryOpNames");
+  Export<BinaryNames>(env, exports, "binaryOpNames");
+  Export<Unary>(env, exports, "unary");
+  Export<Binary>(env, exports, "binary");
+  Export<Step>(env, exports, "step");
+  Export<LeakyRelu>(env, exports, "leakyRelu");
+  Export<ClipByValue>(env, exports, "clipByValue");
+  Export<Cast>(env, exports, "cast");
+  Export<Select>(env, exports, "select");
+  Export<AddN>(env, exports, "addN");
+}
+
+}  // namespace sqakd

@@ -1,0 +1,42 @@
+// Matrix products and inference-mode batch normalisation (tfjs's FusedBatchNorm).
+#include "common.h"
+
+namespace sqakd {
+namespace {
+
+// batchMatMul(a, b, transposeA, transposeB): batch dimensions broadcast, as in tfjs.
+Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
+  at::Tensor a = TensorArg(info, 0), b = TensorArg(info, 1);
+  if (BoolArg(info, 2)) a = a.transpose(-2, -1);
+  if (BoolArg(info, 3)) b = b.transpose(-2, -1);
+  return Pack(info.Env(), at::matmul(a.to(at::kFloat), b.to(at::kFloat)), kFloat32);
+}
+
+// einsum(equation, [operands])
+Napi::Value Einsum(const Napi::CallbackInfo& info) {
+  return Pack(info.Env(), at::einsum(StringArg(info, 0), TensorListArg(info, 1)));
+}
+
+// batchNormInference(x, mean, variance, offset | null, scale | null, epsilon): (x - mean) / sqrt(var + eps) * scale
+// + offset, with mean/variance/offset/scale broadcast against x.
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = TensorArg(info, 0);
+  const at::Tensor& mean = TensorArg(info, 1);
+  const at::Tensor& variance = TensorArg(info, 2);
+  double eps = DoubleArg(info, 5);
+  at::Tensor inv = at::rsqrt(variance + eps);
+  if (!IsMissing(info, 4)) inv = inv * TensorArg(info, 4);
+  at::Tensor y = (x - mean) * inv;
+  if (!IsMissing(info, 3)) y = y + TensorArg(info, 3);
+  return Pack(info.Env(), y, kFloat32);
+}
+
+}  // namespace
+
+void RegisterLinalg(Napi::Env env, Napi::Object exports) {
+  Export<BatchMatMul>(env, exports, "batchMatMul");
+  Export<Einsum>(env, exports, "einsum");
+  Export<BatchNormInference>(env, exports, "batchNormInference");
+}
+
+}  // namespace sqakd

@@ -1,0 +1,73 @@
+// Chooses the backend every entry point runs on: libtorch if its addon loads, else tfjs-node(-gpu) if the user
+// installed it, else tfjs's pure-JS cpu backend (with a warning). `--backend` / SQAKD_BACKEND force one.
+import * as tf from '@tensorflow/tfjs-core';
+
+import { registerLibtorchBackend } from './libtorch/register.ts';
+
+export const BACKEND_NAMES = ['libtorch', 'tensorflow', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+const TFJS_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+export const CPU_WARNING = "sqakd: running on tfjs's pure-JavaScript cpu backend, about 2,000x slower than libtorch " +
+  'at training convolutions; install libtorch (Debian/Ubuntu: apt-get install libtorch-dev, or set LIBTORCH) and ' +
+  'run `npm run build:native`';
+
+/** Parses a backend request ('auto' or a backend name), rejecting anything else with the valid names. */
+export function parseBackendRequest(value: string | undefined): BackendName | 'auto' {
+  const request = value === undefined || value === '' ? 'auto' : value;
+  if (request === 'auto' || (BACKEND_NAMES as readonly string[]).includes(request)) return request as BackendName | 'auto';
+  throw new Error(`unknown backend '${request}' (valid: auto, ${BACKEND_NAMES.join(', ')})`);
+}
+
+async function tryLibtorch(): Promise<string | undefined> {
+  try {
+    registerLibtorchBackend();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+async function tryTensorflow(): Promise<string | undefined> {
+  for (const name of TFJS_NODE_PACKAGES) {
+    try {
+      await import(name);
+      return undefined;
+    } catch {
+      // not installed; try the next one
+    }
+  }
+  return `neither ${TFJS_NODE_PACKAGES.join(' nor ')} is installed (npm install @tensorflow/tfjs-node-gpu@4.22.0)`;
+}
+
+/**
+ * Activates a backend and returns its name. `requested` defaults to $SQAKD_BACKEND, then 'auto'.
+ * A forced backend that is unavailable is an error; 'auto' falls back libtorch -> tensorflow -> cpu.
+ */
+export async function initBackend(requested: string | undefined = process.env.SQAKD_BACKEND): Promise<BackendName> {
+  const request = parseBackendRequest(requested);
+  const attempts: Record<Exclude<BackendName, 'cpu'>, () => Promise<string | undefined>> = {
+    libtorch: tryLibtorch,
+    tensorflow: tryTensorflow,
+  };
+  let chosen: BackendName = 'cpu';
+  if (request === 'cpu') {
+    chosen = 'cpu';
+  } else if (request !== 'auto') {
+    const failure = await attempts[request]();
+    if (failure) throw new Error(`backend '${request}' is not available: ${failure}`);
+    chosen = request;
+  } else {
+    for (const name of ['libtorch', 'tensorflow'] as const) {
+      if ((await attempts[name]()) === undefined) {
+        chosen = name;
+        break;
+      }
+    }
+    if (chosen === 'cpu') console.warn(CPU_WARNING);
+  }
+  if (!(await tf.setBackend(chosen))) throw new Error(`tfjs could not initialise the '${chosen}' backend`);
+  await tf.ready();
+  return chosen;
+}
