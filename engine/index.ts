@@ -6,6 +6,8 @@
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 
-export { BACKEND_NAMES, type BackendName, initBackend, parseBackendRequest } from './loader.ts';
+export { BACKEND_NAMES, type BackendName, describeBackend, initBackend, parseBackendRequest } from './loader.ts';
+export { libtorchKernelNames } from './libtorch/register.ts';
+export { benchEngine, type EngineBenchOptions, type EngineBenchResult } from './bench/engineBench.ts';
 export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
 export { fakeQuantize, fakeQuantizeComposite, type FakeQuantizeParams } from './ops/fakeQuantize.ts';

@@ -2,6 +2,7 @@
 // installed it, else tfjs's pure-JS cpu backend (with a warning). `--backend` / SQAKD_BACKEND force one.
 import * as tf from '@tensorflow/tfjs-core';
 
+import { addonPath, loadAddon } from './libtorch/addon.ts';
 import { registerLibtorchBackend } from './libtorch/register.ts';
 
 export const BACKEND_NAMES = ['libtorch', 'tensorflow', 'cpu'] as const;
@@ -70,4 +71,14 @@ export async function initBackend(requested: string | undefined = process.env.SQ
   if (!(await tf.setBackend(chosen))) throw new Error(`tfjs could not initialise the '${chosen}' backend`);
   await tf.ready();
   return chosen;
+}
+
+/** What a backend runs on: for libtorch, the addon's libtorch version, device, threads and build. */
+export function describeBackend(name: BackendName): Record<string, string | number | boolean> {
+  if (name !== 'libtorch') return { device: name === 'cpu' ? 'cpu (pure JavaScript)' : 'libtensorflow' };
+  const info = loadAddon().info();
+  return {
+    torch: info.torchVersion, device: info.device, threads: info.threads, mkldnn: info.mkldnn,
+    builtWithCuda: info.builtWithCuda, cudaAvailable: info.cudaAvailable, addon: addonPath(),
+  };
 }

@@ -21,6 +21,7 @@ export interface LibtorchAddon {
   readAsync(h: H): Promise<Float32Array | Int32Array | Uint8Array>;
   release(h: H): void;
   stats(): { liveTensors: number; storageBytes: number };
+  keepFreedMemory(keep: boolean): boolean;
   setThreads(n: number): void;
   useDevice(device: 'cpu' | 'cuda'): void;
   synchronize(): void;
@@ -55,7 +56,7 @@ export interface LibtorchAddon {
   reshape(x: H, shape: number[]): Packed;
   transpose(x: H, perm: number[]): Packed;
   slice(x: H, begin: number[], size: number[]): Packed;
-  stridedSlice(x: H, begin: number[], strides: number[], sparseShape: number[], finalShape: number[]): Packed;
+  stridedSlice(x: H, begin: number[], strides: number[], sizes: number[], finalShape: number[]): Packed;
   concat(xs: H[], axis: number): Packed;
   stack(xs: H[], axis: number): Packed;
   unstack(x: H, axis: number): Packed[];
@@ -77,7 +78,7 @@ export interface LibtorchAddon {
   linspace(start: number, stop: number, num: number): Packed;
   multinomial(logits: H, numSamples: number, seed: number, normalized: boolean): Packed;
 
-  batchMatMul(a: H, b: H, transposeA: boolean, transposeB: boolean): Packed;
+  batchMatMul(a: H, b: H, transposeA: boolean, transposeB: boolean, dtype: number): Packed;
   einsum(equation: string, operands: H[]): Packed;
   batchNormInference(x: H, mean: H, variance: H, offset: H | null, scale: H | null, epsilon: number): Packed;
 
@@ -104,26 +105,35 @@ export interface AddonInfo {
   parallelInfo: string;
 }
 
-export const ADDON_PATH = fileURLToPath(new URL('./native/build/Release/sqakd_libtorch.node', import.meta.url));
+const BUILT_ADDON = fileURLToPath(new URL('./native/build/Release/sqakd_libtorch.node', import.meta.url));
+
+/** Where the addon is loaded from: $SQAKD_LIBTORCH_ADDON (e.g. a CUDA build kept elsewhere), else the local build. */
+export function addonPath(): string {
+  return process.env.SQAKD_LIBTORCH_ADDON || BUILT_ADDON;
+}
 
 let loaded: LibtorchAddon | undefined;
 
 /** Loads the addon once, sets libtorch's thread count and device; throws an Error saying why it cannot load. */
 export function loadAddon(): LibtorchAddon {
   if (loaded) return loaded;
-  if (!existsSync(ADDON_PATH)) {
-    throw new Error(`the libtorch addon is not built (${ADDON_PATH} is missing): install libtorch ` +
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new Error(`the libtorch addon is not built (${path} is missing): install libtorch ` +
       '(Debian/Ubuntu: apt-get install libtorch-dev, or set LIBTORCH) and run `npm run build:native`');
   }
   let addon: LibtorchAddon;
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as LibtorchAddon;
+    addon = createRequire(import.meta.url)(path) as LibtorchAddon;
   } catch (e) {
     throw new Error(`the libtorch addon failed to load (${(e as Error).message.split('\n')[0]}); rebuild it with ` +
       '`npm run build:native`');
   }
   // Debian's libtorch may start with a single thread; use every core unless told otherwise.
   addon.setThreads(threadCount());
+  // Reusing freed tensor memory instead of returning it to the OS saves a page fault per 4 KiB of every
+  // activation, every step (see native/src/memory.cc); SQAKD_RELEASE_MEMORY=1 returns it instead.
+  addon.keepFreedMemory(process.env.SQAKD_RELEASE_MEMORY !== '1');
   addon.useDevice(deviceChoice(addon));
   loaded = addon;
   return addon;

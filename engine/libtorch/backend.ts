@@ -103,11 +103,14 @@ export class LibtorchBackend extends KernelBackend {
     return { unreliable: false, numBytesInLibtorch: stats.storageBytes, liveHandles: stats.liveTensors };
   }
 
-  override async time(f: () => void): Promise<BackendTimingInfo> {
+  // Not async: tfjs's profiler runs a kernel through time() and reads its outputs right after the call, so a
+  // kernel's error must be thrown here, not turned into a rejected promise (which left tf.profile with a
+  // TypeError about undefined outputs and an unhandled rejection).
+  override time(f: () => void): Promise<BackendTimingInfo> {
     const start = performance.now();
     f();
     this.addon.synchronize();
-    return { kernelMs: performance.now() - start };
+    return Promise.resolve({ kernelMs: performance.now() - start });
   }
 
   /** Coordinates of the true elements of a tensor (used by tf.whereAsync and tf.booleanMaskAsync). */

@@ -11,7 +11,7 @@ import type { LibtorchBackend } from '../backend.ts';
 import { applyFusedTail } from './fusedActivation.ts';
 import { kernel } from './kernel.ts';
 
-type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+export type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
 type Pair = number | [number, number];
 type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
 
@@ -23,24 +23,41 @@ interface ConvAttrs {
   dimRoundingMode?: RoundingMode;
 }
 
-/** [strideH, strideW, dilationH, dilationW, top, bottom, left, right, nchw] for the addon. */
-export function convGeometry(info: backend_util.Conv2DInfo): number[] {
+/**
+ * [strideH, strideW, dilationH, dilationW, top, bottom, left, right, nchw] for the addon. The backprop kernels
+ * pass dy's spatial size: tfjs's Conv2D gradient drops the forward's dimRoundingMode, and dy still has the
+ * rounded-up size.
+ */
+export function convGeometry(info: backend_util.Conv2DInfo, dySize?: [number, number]): number[] {
   const { padInfo: p } = info;
+  const [outHeight, outWidth] = dySize ?? [info.outHeight, info.outWidth];
   // With a 'ceil'/'round' dimRoundingMode tfjs may expect one more output row/column than the padding yields;
   // padding the bottom/right makes ATen produce it.
   const effH = (info.filterHeight - 1) * info.dilationHeight + 1;
   const effW = (info.filterWidth - 1) * info.dilationWidth + 1;
-  const bottom = p.bottom + Math.max(0, (info.outHeight - 1) * info.strideHeight + effH - (info.inHeight + p.top + p.bottom));
-  const right = p.right + Math.max(0, (info.outWidth - 1) * info.strideWidth + effW - (info.inWidth + p.left + p.right));
+  const bottom = p.bottom + Math.max(0, (outHeight - 1) * info.strideHeight + effH - (info.inHeight + p.top + p.bottom));
+  const right = p.right + Math.max(0, (outWidth - 1) * info.strideWidth + effW - (info.inWidth + p.left + p.right));
   return [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, p.top, bottom, p.left, right,
     info.dataFormat === 'channelsFirst' ? 1 : 0];
 }
 
+/**
+ * A numeric padding written out explicitly. tfjs sizes a numeric padding's output width with the filter height
+ * and stride height (conv_util's computeOutputShape2D), which is wrong for non-square windows or strides; the
+ * explicit form is sized per dimension, with the same rounding mode.
+ */
+export function explicitPadding(pad: Pad, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Pad {
+  if (typeof pad !== 'number') return pad;
+  const spatial: [number, number] = [pad, pad];
+  return dataFormat === 'NHWC' ? [[0, 0], spatial, spatial, [0, 0]] : [[0, 0], [0, 0], spatial, spatial];
+}
+
 function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, depthwise: boolean) {
+  const dataFormat = attrs.dataFormat ?? 'NHWC';
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides,
-    attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise,
-    backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'));
+    attrs.dilations ?? 1, explicitPadding(attrs.pad, dataFormat), attrs.dimRoundingMode, depthwise,
+    backend_util.convertConv2DDataFormat(dataFormat));
 }
 
 function forward(depthwise: boolean) {
@@ -48,10 +65,15 @@ function forward(depthwise: boolean) {
     b.addon.conv2d(b.handle(x), b.handle(filter), convGeometry(convInfo(x.shape, filter.shape, attrs, depthwise)), depthwise);
 }
 
+/** dy's spatial size, in either data format. */
+function spatialSize(dy: TensorInfo, attrs: ConvAttrs): [number, number] {
+  return attrs.dataFormat === 'NCHW' ? [dy.shape[2], dy.shape[3]] : [dy.shape[1], dy.shape[2]];
+}
+
 function backpropInput(depthwise: boolean) {
   return ({ dy, filter }: { dy: TensorInfo; filter: TensorInfo }, attrs: ConvAttrs & { inputShape: number[] },
     b: LibtorchBackend) => {
-    const geometry = convGeometry(convInfo(attrs.inputShape, filter.shape, attrs, depthwise));
+    const geometry = convGeometry(convInfo(attrs.inputShape, filter.shape, attrs, depthwise), spatialSize(dy, attrs));
     return b.output(b.addon.conv2dBackpropInput(b.handle(dy), b.handle(filter), attrs.inputShape, geometry, depthwise));
   };
 }
@@ -59,7 +81,7 @@ function backpropInput(depthwise: boolean) {
 function backpropFilter(depthwise: boolean) {
   return ({ x, dy }: { x: TensorInfo; dy: TensorInfo }, attrs: ConvAttrs & { filterShape: number[] },
     b: LibtorchBackend) => {
-    const geometry = convGeometry(convInfo(x.shape, attrs.filterShape, attrs, depthwise));
+    const geometry = convGeometry(convInfo(x.shape, attrs.filterShape, attrs, depthwise), spatialSize(dy, attrs));
     return b.output(b.addon.conv2dBackpropFilter(b.handle(x), b.handle(dy), attrs.filterShape, geometry, depthwise));
   };
 }

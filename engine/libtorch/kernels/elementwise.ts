@@ -12,18 +12,21 @@ import { kernel } from './kernel.ts';
 /** How a kernel's output dtype follows from its inputs, as in tfjs's cpu backend. */
 type DTypeRule = 'same' | 'float' | 'bool' | 'int' | 'upcast';
 
+// tfjs keeps the input's dtype for floating-point maths too (Math.sqrt of an int32 tensor is int32, truncated);
+// only Exp always gives float32.
 const UNARY: Record<string, DTypeRule> = {
-  Abs: 'same', Acos: 'float', Acosh: 'float', Asin: 'float', Asinh: 'float', Atan: 'float', Atanh: 'float',
-  Ceil: 'same', Cos: 'float', Cosh: 'float', Elu: 'float', Erf: 'float', Exp: 'float', Expm1: 'float',
-  Floor: 'same', IsFinite: 'bool', IsInf: 'bool', IsNan: 'bool', Log: 'float', Log1p: 'float', LogicalNot: 'bool',
-  Neg: 'same', Reciprocal: 'float', Relu: 'same', Relu6: 'same', Round: 'same', Rsqrt: 'float', Selu: 'float',
-  Sigmoid: 'float', Sign: 'same', Sin: 'float', Sinh: 'float', Softplus: 'float', Sqrt: 'float', Square: 'same',
-  Tan: 'float', Tanh: 'float',
+  Abs: 'same', Acos: 'same', Acosh: 'same', Asin: 'same', Asinh: 'same', Atan: 'same', Atanh: 'same',
+  Ceil: 'same', Cos: 'same', Cosh: 'same', Elu: 'same', Erf: 'same', Exp: 'float', Expm1: 'same',
+  Floor: 'same', IsFinite: 'bool', IsInf: 'bool', IsNan: 'bool', Log: 'same', Log1p: 'same', LogicalNot: 'bool',
+  Neg: 'same', Reciprocal: 'same', Relu: 'same', Relu6: 'same', Round: 'same', Rsqrt: 'same', Selu: 'same',
+  Sigmoid: 'same', Sign: 'same', Sin: 'same', Sinh: 'same', Softplus: 'same', Sqrt: 'same', Square: 'same',
+  Tan: 'same', Tanh: 'same',
 };
 
+// FloorDiv is int32 whatever its inputs (tfjs's cpu and webgl backends agree).
 const BINARY: Record<string, DTypeRule> = {
-  Add: 'upcast', Sub: 'upcast', Multiply: 'upcast', RealDiv: 'float', FloorDiv: 'upcast', Maximum: 'upcast',
-  Minimum: 'upcast', Mod: 'upcast', Pow: 'upcast', SquaredDifference: 'upcast', Atan2: 'float', Equal: 'bool',
+  Add: 'upcast', Sub: 'upcast', Multiply: 'upcast', RealDiv: 'float', FloorDiv: 'int', Maximum: 'upcast',
+  Minimum: 'upcast', Mod: 'upcast', Pow: 'upcast', SquaredDifference: 'upcast', Atan2: 'upcast', Equal: 'bool',
   NotEqual: 'bool', Less: 'bool', LessEqual: 'bool', Greater: 'bool', GreaterEqual: 'bool', LogicalAnd: 'bool',
   LogicalOr: 'bool', LogicalXor: 'bool', BitwiseAnd: 'int',
 };

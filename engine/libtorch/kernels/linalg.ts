@@ -1,14 +1,24 @@
 // Matrix products and inference-mode batch normalisation.
-import { _FusedMatMul, BatchMatMul, Einsum, FusedBatchNorm, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  _FusedMatMul, backend_util, BatchMatMul, Einsum, FusedBatchNorm, type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
+import { DTYPE_CODES } from '../addon.ts';
+import { storedCode } from './elementwise.ts';
 import { applyFusedTail } from './fusedActivation.ts';
 import { kernel } from './kernel.ts';
 
+/** The dtype of a product: the inputs' upcast dtype, as in tfjs (int32 matrices multiply to int32). */
+function productCode(a: TensorInfo, y: TensorInfo): number {
+  return storedCode(backend_util.upcastType(a.dtype, y.dtype));
+}
+
 export const linalgKernels = [
   kernel(BatchMatMul, ({ a, b: y }, { transposeA, transposeB }, b) =>
-    b.output(b.addon.batchMatMul(b.handle(a), b.handle(y), transposeA, transposeB))),
+    b.output(b.addon.batchMatMul(b.handle(a), b.handle(y), transposeA, transposeB, productCode(a, y)))),
   kernel(_FusedMatMul, (inputs, attrs, b) => applyFusedTail(b,
-    b.addon.batchMatMul(b.handle(inputs.a), b.handle(inputs.b), attrs.transposeA, attrs.transposeB),
+    b.addon.batchMatMul(b.handle(inputs.a), b.handle(inputs.b), attrs.transposeA, attrs.transposeB,
+      DTYPE_CODES.float32),
     { ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha })),
   kernel(Einsum, (inputs: TensorInfo[], { equation }, b) =>
     b.output(b.addon.einsum(equation, inputs.map((t) => b.handle(t))))),

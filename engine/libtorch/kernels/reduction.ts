@@ -10,13 +10,18 @@ import { kernel } from './kernel.ts';
 
 type Reduction = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'all' | 'any';
 
+interface ReduceAttrs {
+  axis?: number | number[];
+  /** Max names its axes so. */
+  reductionIndices?: number | number[];
+  keepDims: boolean;
+}
+
 function reduce(op: Reduction, outDType: (x: DataType) => DataType) {
-  return (
-    { x }: { x: TensorInfo },
-    { axis, keepDims }: { axis: number | number[] | null; keepDims: boolean },
-    b: LibtorchBackend,
-  ) => b.output(b.addon.reduce(op, b.handle(x), util.parseAxisParam(axis as number | number[], x.shape), keepDims,
-    storedCode(outDType(x.dtype))));
+  return ({ x }: { x: TensorInfo }, attrs: ReduceAttrs, b: LibtorchBackend) => {
+    const axes = util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape);
+    return b.output(b.addon.reduce(op, b.handle(x), axes, attrs.keepDims, storedCode(outDType(x.dtype))));
+  };
 }
 
 const intOrFloat = (dtype: DataType) => backend_util.upcastType(dtype, 'int32');

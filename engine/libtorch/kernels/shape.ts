@@ -1,15 +1,29 @@
 // Kernels that rearrange data: reshape, transpose, slicing, joining, splitting, gathering, scattering, padding.
 import {
-  backend_util, BroadcastTo, Concat, GatherNd, GatherV2, MirrorPad, OneHot, Pack, PadV2, Reshape, Reverse, ScatterNd,
-  Slice, slice_util, SplitV, StridedSlice, type TensorInfo, Tile, Transpose, Unpack, UnsortedSegmentSum, util,
+  backend_util, BroadcastTo, Concat, ExpandDims, GatherNd, GatherV2, MirrorPad, OneHot, Pack, PadV2, Reshape, Reverse,
+  ScatterNd, Slice, slice_util, SplitV, StridedSlice, type TensorInfo, Tile, Transpose, Unpack, UnsortedSegmentSum,
+  util,
 } from '@tensorflow/tfjs-core';
 
 import { storedCode } from './elementwise.ts';
 import { kernel } from './kernel.ts';
 
+/**
+ * Elements taken along each dimension of x by a strided slice. (sliceInfo's finalShapeSparse leaves out the
+ * dimensions a shrink-axis mask removes, so it cannot be matched with begin and strides dimension by dimension.)
+ */
+function stridedSizes(info: { begin: number[]; end: number[]; strides: number[] }): number[] {
+  return info.begin.map((begin, d) => Math.max(0, Math.ceil((info.end[d] - begin) / info.strides[d])));
+}
+
 export const shapeKernels = [
   kernel(Reshape, ({ x }, { shape }, b) =>
     b.output(b.addon.reshape(b.handle(x), util.inferFromImplicitShape(shape, util.sizeFromShape(x.shape))))),
+  // tfjs's expandDims op runs this kernel (tfjs's UnsortedSegmentSum gradient uses it, for one).
+  kernel(ExpandDims, ({ input }, { dim }, b) => {
+    const axis = dim < 0 ? input.shape.length + 1 + dim : dim;
+    return b.output(b.addon.reshape(b.handle(input), [...input.shape.slice(0, axis), 1, ...input.shape.slice(axis)]));
+  }),
   kernel(Transpose, ({ x }, { perm }, b) => b.output(b.addon.transpose(b.handle(x), perm))),
   kernel(Slice, ({ x }, { begin, size }, b) => {
     const [start, length] = slice_util.parseSliceParams(x, begin, size);
@@ -19,7 +33,7 @@ export const shapeKernels = [
   kernel(StridedSlice, ({ x }, attrs, b) => {
     const info = slice_util.sliceInfo(x.shape, attrs.begin, attrs.end, attrs.strides, attrs.beginMask, attrs.endMask,
       attrs.ellipsisMask, attrs.newAxisMask, attrs.shrinkAxisMask);
-    return b.output(b.addon.stridedSlice(b.handle(x), info.begin, info.strides, info.finalShapeSparse, info.finalShape));
+    return b.output(b.addon.stridedSlice(b.handle(x), info.begin, info.strides, stridedSizes(info), info.finalShape));
   }),
   kernel(Concat, (inputs: TensorInfo[], { axis }, b) => {
     const dim = util.parseAxisParam(axis, inputs[0].shape)[0];

@@ -187,9 +187,17 @@ Napi::Value Pack(Napi::Env env, at::Tensor result) {
   return Describe(env, handle, Table().Get(handle));
 }
 
+at::Tensor JsToInt32(const at::Tensor& x) {
+  // In double, where every int32 and the modulo arithmetic below are exact.
+  at::Tensor finite = at::where(at::isfinite(x), at::trunc(x), at::zeros_like(x)).to(at::kDouble);
+  return at::remainder(finite + 2147483648.0, 4294967296.0).sub(2147483648.0).to(at::kInt);
+}
+
 Napi::Value Pack(Napi::Env env, const at::Tensor& result, int32_t dtype_code) {
   at::ScalarType type = ScalarTypeOf(dtype_code);
-  return Pack(env, result.scalar_type() == type ? result : result.to(type));
+  if (result.scalar_type() == type) return Pack(env, result);
+  if (type == at::kInt && result.is_floating_point()) return Pack(env, JsToInt32(result));
+  return Pack(env, result.to(type));
 }
 
 Napi::Value PackList(Napi::Env env, const std::vector<at::Tensor>& results) {

@@ -51,9 +51,13 @@ bool BoolArg(const Napi::CallbackInfo& info, size_t i);
 std::string StringArg(const Napi::CallbackInfo& info, size_t i);
 bool IsMissing(const Napi::CallbackInfo& info, size_t i);
 
+// Floating values to int32 as JS stores them in an Int32Array (ToInt32): truncated toward zero, NaN and ±inf
+// become 0, and values outside the int32 range wrap modulo 2^32. ATen's own conversion leaves those undefined.
+at::Tensor JsToInt32(const at::Tensor& x);
+
 // Converts a result to a dtype tfjs knows, stores it and returns [handle, dtypeCode, ...dims].
 Napi::Value Pack(Napi::Env env, at::Tensor result);
-// Same, casting to the dtype the tfjs kernel contract asks for.
+// Same, casting to the dtype the tfjs kernel contract asks for (floating -> int32 with JsToInt32).
 Napi::Value Pack(Napi::Env env, const at::Tensor& result, int32_t dtype_code);
 Napi::Value PackList(Napi::Env env, const std::vector<at::Tensor>& results);
 

@@ -9,19 +9,21 @@
 namespace sqakd {
 namespace {
 
-at::Tensor AsFloat(const at::Tensor& x) { return x.is_floating_point() ? x : x.to(at::kFloat); }
+// Integer and bool inputs of floating-point maths are computed in double, as tfjs computes them in JS numbers;
+// the result is then cast to the kernel's dtype (an int32 input keeps int32 in tfjs, truncated by Pack).
+at::Tensor AsFloating(const at::Tensor& x) { return x.is_floating_point() ? x : x.to(at::kDouble); }
 
 struct UnaryOp {
   const char* name;
   at::Tensor (*fn)(const at::Tensor&);
 };
 
-// Ops that only make sense on floats get their input cast first; integer-valued ops (abs, neg, ...) keep ints.
-#define FLOAT_UNARY(NAME, EXPR) {NAME, [](const at::Tensor& t) { const at::Tensor x = AsFloat(t); return EXPR; }}
+// Ops that only make sense on floats compute in floating point; integer-valued ops (abs, neg, ...) keep ints.
+#define FLOAT_UNARY(NAME, EXPR) {NAME, [](const at::Tensor& t) { const at::Tensor x = AsFloating(t); return EXPR; }}
 #define ANY_UNARY(NAME, EXPR) {NAME, [](const at::Tensor& x) { return EXPR; }}
 
 const UnaryOp kUnaryOps[] = {
-    ANY_UNARY("abs", at::abs(x)),
+    ANY_UNARY("abs", x.scalar_type() == at::kBool ? x : at::abs(x)),
     FLOAT_UNARY("acos", at::acos(x)),
     FLOAT_UNARY("acosh", at::acosh(x)),
     FLOAT_UNARY("asin", at::asin(x)),
@@ -65,15 +67,19 @@ struct BinaryOp {
   at::Tensor (*fn)(const at::Tensor&, const at::Tensor&);
 };
 
+// ATen refuses to subtract bools; tfjs subtracts them as numbers.
+at::Tensor BoolAsInt(const at::Tensor& x) { return x.scalar_type() == at::kBool ? x.to(at::kInt) : x; }
+
 bool BothIntegral(const at::Tensor& a, const at::Tensor& b) {
   return !a.is_floating_point() && !b.is_floating_point();
 }
 
 // Integer division and powers follow JS arithmetic (Math.floor(a / b), Math.pow) as tfjs does, so they are
 // computed in double and truncated by the final cast instead of raising ATen's integer-division errors.
+// FloorDiv's result is int32 for every input dtype in tfjs, so floats divide in double too: a float32 quotient
+// can round up to the next integer before the floor.
 at::Tensor FloorDiv(const at::Tensor& a, const at::Tensor& b) {
-  if (BothIntegral(a, b)) return at::floor(at::div(a.to(at::kDouble), b.to(at::kDouble)));
-  return at::div(a, b, "floor");
+  return at::floor(at::div(a.to(at::kDouble), b.to(at::kDouble)));
 }
 
 at::Tensor Pow(const at::Tensor& a, const at::Tensor& b) {
@@ -90,16 +96,16 @@ at::Tensor Mod(const at::Tensor& a, const at::Tensor& b) {
 
 const BinaryOp kBinaryOps[] = {
     BINARY("add", a.scalar_type() == at::kBool ? at::logical_or(a, b) : at::add(a, b)),
-    BINARY("sub", at::sub(a.scalar_type() == at::kBool ? a.to(at::kInt) : a, b.scalar_type() == at::kBool ? b.to(at::kInt) : b)),
+    BINARY("sub", at::sub(BoolAsInt(a), BoolAsInt(b))),
     BINARY("multiply", at::mul(a, b)),
-    BINARY("realDiv", at::div(AsFloat(a), AsFloat(b))),
+    BINARY("realDiv", at::div(AsFloating(a), AsFloating(b))),
     BINARY("floorDiv", FloorDiv(a, b)),
     BINARY("maximum", at::maximum(a, b)),
     BINARY("minimum", at::minimum(a, b)),
     BINARY("mod", Mod(a, b)),
     BINARY("pow", Pow(a, b)),
-    BINARY("squaredDifference", at::square(at::sub(a, b))),
-    BINARY("atan2", at::atan2(AsFloat(a), AsFloat(b))),
+    BINARY("squaredDifference", at::square(at::sub(BoolAsInt(a), BoolAsInt(b)))),
+    BINARY("atan2", at::atan2(AsFloating(a), AsFloating(b))),
     BINARY("equal", at::eq(a, b)),
     BINARY("notEqual", at::ne(a, b)),
     BINARY("less", at::lt(a, b)),
@@ -140,12 +146,13 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return Pack(info.Env(), op.fn(TensorArg(info, 1), TensorArg(info, 2)), static_cast<int32_t>(IntArg(info, 3)));
 }
 
-// step(x, alpha): 1 where x > 0, alpha elsewhere, NaN stays NaN.
+// step(x, alpha): 1 where x > 0, alpha elsewhere, NaN stays NaN; the result has x's dtype, as in tfjs.
 Napi::Value Step(const Napi::CallbackInfo& info) {
-  const at::Tensor x = AsFloat(TensorArg(info, 0));
+  const at::Tensor& input = TensorArg(info, 0);
+  const at::Tensor x = AsFloating(input);
   double alpha = DoubleArg(info, 1);
   auto y = at::where(at::gt(x, 0), at::ones_like(x), at::full_like(x, alpha));
-  return Pack(info.Env(), at::where(at::isnan(x), x, y), kFloat32);
+  return Pack(info.Env(), at::where(at::isnan(x), x, y), CodeOf(input.scalar_type()));
 }
 
 // leakyRelu(x, alpha)
@@ -155,22 +162,19 @@ Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
   return Pack(info.Env(), at::where(at::lt(x, 0), at::mul(x, alpha), x));
 }
 
-// clipByValue(x, min, max)
+// clipByValue(x, min, max): the result keeps x's dtype, as in tfjs (ATen would promote ints clamped by
+// fractional bounds to float).
 Napi::Value ClipByValue(const Napi::CallbackInfo& info) {
-  return Pack(info.Env(), at::clamp(TensorArg(info, 0), DoubleArg(info, 1), DoubleArg(info, 2)));
+  const at::Tensor& x = TensorArg(info, 0);
+  at::Tensor clamped = at::clamp(AsFloating(x), DoubleArg(info, 1), DoubleArg(info, 2));
+  return Pack(info.Env(), clamped, CodeOf(x.scalar_type()));
 }
 
-// cast(x, dtype): float -> int truncates toward zero as JS's Int32Array does; any non-zero -> true.
+// cast(x, dtype): float -> int32 as JS's Int32Array stores numbers (Pack's JsToInt32); any non-zero -> true.
 Napi::Value Cast(const Napi::CallbackInfo& info) {
   const at::Tensor& x = TensorArg(info, 0);
   int32_t code = static_cast<int32_t>(IntArg(info, 1));
   if (code == kBool) return Pack(info.Env(), at::ne(x, 0));
-  if (code == kInt32 && x.is_floating_point()) {
-    // NaN and out-of-range values become 0, as in Int32Array.from, instead of the platform's undefined result.
-    auto finite = at::isfinite(x);
-    auto wrapped = at::where(finite, at::trunc(x), at::zeros_like(x)).to(at::kDouble);
-    return Pack(info.Env(), at::remainder(wrapped + 2147483648.0, 4294967296.0).sub(2147483648.0).to(at::kLong).to(at::kInt));
-  }
   return Pack(info.Env(), x, code);
 }
 

@@ -16,13 +16,14 @@ at::Tensor AlongAxis(const std::vector<double>& v, int64_t axis, int64_t rank, c
   return at::tensor(v, at::TensorOptions().dtype(at::kDouble)).to(opts.device()).to(at::kFloat).reshape(shape);
 }
 
-// interpAxis(x, axis, i0, i1, frac | null); without frac it is a plain gather of i0 (nearest neighbour).
+// interpAxis(x, axis, i0, i1, frac | null); without frac it is a plain gather of i0 (nearest neighbour), which
+// keeps x's dtype as tfjs's ResizeNearestNeighbor does; interpolation gives float32.
 Napi::Value InterpAxis(const Napi::CallbackInfo& info) {
   at::Tensor x = TensorArg(info, 0);
-  if (!x.is_floating_point()) x = x.to(at::kFloat);
   int64_t axis = IntArg(info, 1);
+  if (IsMissing(info, 4)) return Pack(info.Env(), x.index_select(axis, IndexTensor(IntsArg(info, 2), x.device())));
+  if (!x.is_floating_point()) x = x.to(at::kFloat);
   at::Tensor lo = x.index_select(axis, IndexTensor(IntsArg(info, 2), x.device()));
-  if (IsMissing(info, 4)) return Pack(info.Env(), lo, kFloat32);
   at::Tensor hi = x.index_select(axis, IndexTensor(IntsArg(info, 3), x.device()));
   at::Tensor frac = AlongAxis(DoublesArg(info, 4), axis, x.dim(), x.options());
   return Pack(info.Env(), lo + (hi - lo) * frac, kFloat32);

@@ -4,12 +4,16 @@
 namespace sqakd {
 namespace {
 
-// batchMatMul(a, b, transposeA, transposeB): batch dimensions broadcast, as in tfjs.
+// batchMatMul(a, b, transposeA, transposeB, dtype): batch dimensions broadcast, as in tfjs. The result has the
+// inputs' (upcast) dtype, as in tfjs: integer products are computed in double, exact where tfjs's JS sums are,
+// then stored as int32 (ATen has no integer matmul on CUDA).
 Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
   at::Tensor a = TensorArg(info, 0), b = TensorArg(info, 1);
   if (BoolArg(info, 2)) a = a.transpose(-2, -1);
   if (BoolArg(info, 3)) b = b.transpose(-2, -1);
-  return Pack(info.Env(), at::matmul(a.to(at::kFloat), b.to(at::kFloat)), kFloat32);
+  int32_t dtype = static_cast<int32_t>(IntArg(info, 4));
+  at::ScalarType compute = dtype == kFloat32 ? at::kFloat : at::kDouble;
+  return Pack(info.Env(), at::matmul(a.to(compute), b.to(compute)), dtype);
 }
 
 // einsum(equation, [operands])

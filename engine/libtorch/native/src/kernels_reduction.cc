@@ -1,5 +1,7 @@
 // Reductions over a list of axes (JS has already normalised them), arg-reductions, cumulative sums/products,
 // softmax and top-k.
+#include <cmath>
+
 #include "common.h"
 
 namespace sqakd {
@@ -40,11 +42,23 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return Pack(info.Env(), y, dtype);
 }
 
+// tfjs scans for a strictly greater (smaller) value, so NaN never wins, except as the first element, which then
+// stays the answer since nothing compares greater than NaN. ATen takes NaN as the extreme: NaN is replaced by
+// the value that loses every comparison, and a leading NaN is answered separately.
+at::Tensor ArgReduceNaNAsTfjs(const at::Tensor& x, int64_t axis, bool is_max) {
+  at::Tensor nan = at::isnan(x);
+  at::Tensor losing = at::full({}, is_max ? -INFINITY : INFINITY, x.options());
+  at::Tensor cleaned = at::where(nan, losing, x);
+  at::Tensor index = is_max ? at::argmax(cleaned, axis) : at::argmin(cleaned, axis);
+  return at::where(nan.select(axis, 0), at::zeros_like(index), index);
+}
+
 // argReduce(isMax, x, axis) -> int32 indices of the first extreme value
 Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
   bool is_max = BoolArg(info, 0);
   const at::Tensor& x = TensorArg(info, 1);
   int64_t axis = IntArg(info, 2);
+  if (x.is_floating_point() && x.size(axis) > 0) return Pack(info.Env(), ArgReduceNaNAsTfjs(x, axis, is_max), kInt32);
   at::Tensor input = x.scalar_type() == at::kBool ? x.to(at::kInt) : x;
   return Pack(info.Env(), is_max ? at::argmax(input, axis) : at::argmin(input, axis), kInt32);
 }

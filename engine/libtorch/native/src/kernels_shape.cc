@@ -34,14 +34,15 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return Pack(info.Env(), y);
 }
 
-// stridedSlice(x, begin, strides, sparseShape, finalShape): element i of dim d is x[begin[d] + i * strides[d]],
-// for i < sparseShape[d] (tfjs's slice_util.sliceInfo has resolved masks, ellipses and negative indices).
+// stridedSlice(x, begin, strides, sizes, finalShape): element i of dim d is x[begin[d] + i * strides[d]],
+// for i < sizes[d], one entry per dimension of x (tfjs's slice_util.sliceInfo has resolved masks, ellipses and
+// negative indices); the result is then reshaped to finalShape (shrunk axes removed, new axes added).
 Napi::Value StridedSlice(const Napi::CallbackInfo& info) {
   at::Tensor y = TensorArg(info, 0);
-  std::vector<int64_t> begin = IntsArg(info, 1), strides = IntsArg(info, 2), sparse = IntsArg(info, 3);
+  std::vector<int64_t> begin = IntsArg(info, 1), strides = IntsArg(info, 2), sizes = IntsArg(info, 3);
   std::vector<int64_t> final_shape = IntsArg(info, 4);
-  for (size_t k = 0; k < sparse.size(); ++k) {
-    int64_t d = static_cast<int64_t>(k), n = sparse[k], s = strides[k], b = begin[k];
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    int64_t d = static_cast<int64_t>(k), n = sizes[k], s = strides[k], b = begin[k];
     if (n == 0) {
       y = y.narrow(d, 0, 0);
     } else if (s > 0) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything sqakd-bench needs on a fresh machine: libtorch (with apt on Debian/Ubuntu), the npm packages
+# and the native libtorch addon. A libtorch given by $LIBTORCH (a standalone libtorch, or the torch/ folder of a
+# PyTorch installation, CPU or CUDA) is used instead of the system one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_system_libtorch() { [ -f /usr/include/ATen/ATen.h ] && ls /usr/lib/*/libtorch_cpu.so >/dev/null 2>&1; }
+
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else return 1; fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q --no-install-recommends "$@" || { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends "$@"; }
+}
+
+if [ -n "${LIBTORCH:-}" ]; then
+  echo "setup: using the libtorch at LIBTORCH=$LIBTORCH"
+elif have_system_libtorch; then
+  echo "setup: libtorch-dev is already installed"
+elif command -v apt-get >/dev/null 2>&1 && apt_install libtorch-dev; then
+  echo "setup: installed libtorch-dev"
+else
+  echo "setup: could not install libtorch. Install it yourself, then run this script again:" >&2
+  echo "  - Debian/Ubuntu: sudo apt-get install libtorch-dev" >&2
+  echo "  - elsewhere: download libtorch from pytorch.org (or use a PyTorch installation) and" >&2
+  echo "    export LIBTORCH=/path/to/libtorch   (the folder holding include/ and lib/)" >&2
+  exit 1
+fi
+
+# The C++ toolchain node-gyp needs (present on most machines already).
+if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+  apt_install g++ make || { echo "setup: install g++ and make for the native addon" >&2; exit 1; }
+fi
+
+# npm ci runs the package's install script, which builds the addon against the libtorch found above.
+npm ci --no-audit --no-fund
+[ -f engine/libtorch/native/build/Release/sqakd_libtorch.node ] || npm run --silent build:native
+echo "setup: done. Backend check:"
+node bin/sqakd.js backend

@@ -1,0 +1,78 @@
+// The backend loader: libtorch when its addon loads, cpu with a warning otherwise, forced choices honoured, and
+// bad requests rejected with the valid names. The fallback is checked in a child process without the addon.
+import { spawnSync } from 'node:child_process';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { initBackend, parseBackendRequest } from '../../engine/index.ts';
+
+function sqakd(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['bin/sqakd.js', ...args], {
+    encoding: 'utf8', env: { ...process.env, SQAKD_BACKEND: '', ...env },
+  });
+  const stderr = result.stderr.split('\n').filter((line) => line.startsWith('sqakd')).join('\n');
+  return { status: result.status, stdout: result.stdout, stderr };
+}
+
+describe('backend loader', () => {
+  afterEach(() => {
+    delete process.env.SQAKD_BACKEND;
+  });
+
+  it('picks libtorch automatically when the addon is built', async () => {
+    expect(await initBackend('auto')).toBe('libtorch');
+    expect(tf.getBackend()).toBe('libtorch');
+  });
+
+  it('honours a forced backend from the argument or SQAKD_BACKEND', async () => {
+    expect(await initBackend('cpu')).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    process.env.SQAKD_BACKEND = 'libtorch';
+    expect(await initBackend()).toBe('libtorch');
+  });
+
+  it('rejects an unknown backend, listing the valid ones', () => {
+    expect(() => parseBackendRequest('gpu')).toThrow("unknown backend 'gpu' (valid: auto, libtorch, tensorflow, cpu)");
+  });
+
+  it('says how to install tfjs-node when the tensorflow backend is forced but missing', async () => {
+    let installed = true;
+    try {
+      await import('@tensorflow/tfjs-node' as string);
+    } catch {
+      installed = false;
+    }
+    if (installed) return; // a machine with tfjs-node installed has nothing to report here
+    await expect(initBackend('tensorflow')).rejects.toThrow(/npm install @tensorflow\/tfjs-node-gpu/);
+  });
+
+  it('falls back to cpu with a one-line warning when the addon cannot load', () => {
+    const run = sqakd(['backend', '--json'], { SQAKD_LIBTORCH_ADDON: '/nonexistent/sqakd_libtorch.node' });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!).backend).toBe('cpu');
+    expect(run.stderr).toMatch(/^sqakd: running on tfjs's pure-JavaScript cpu backend, about 2,000x slower.*libtorch-dev/);
+    expect(run.stderr.split('\n')).toHaveLength(1);
+  });
+
+  it('fails with one line when libtorch is forced but cannot load', () => {
+    const run = sqakd(['backend'], { SQAKD_BACKEND: 'libtorch', SQAKD_LIBTORCH_ADDON: '/nonexistent/addon.node' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^sqakd: backend 'libtorch' is not available: .*npm run build:native/);
+    expect(run.stderr.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('command line', () => {
+  it('rejects an unknown command and an unknown flag with the valid ones', () => {
+    const command = sqakd(['trian']);
+    expect(command.status).toBe(1);
+    expect(command.stderr).toBe("sqakd: unknown command 'trian' (valid: backend, bench)");
+    const flag = sqakd(['bench', 'engine', '--batchsize', '8']);
+    expect(flag.status).toBe(1);
+    expect(flag.stderr).toMatch(/^sqakd bench: Unknown option '--batchsize' \(valid options: --batch, /);
+    const value = sqakd(['bench', 'engine', '--batch', '0']);
+    expect(value.status).toBe(1);
+    expect(value.stderr).toBe("sqakd: --batch must be a positive integer, got '0'");
+  });
+});
