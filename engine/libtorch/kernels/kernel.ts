@@ -3,8 +3,6 @@ import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-co
 
 import { LIBTORCH_BACKEND, type LibtorchBackend } from '../backend.ts';
 
-export type Inputs = Record<string, TensorInfo | undefined> | TensorInfo[];
-
 export type KernelImpl = (inputs: any, attrs: any, backend: LibtorchBackend) => TensorInfo | TensorInfo[];
 
 /** Declares a libtorch kernel for the tfjs kernel `name`. */

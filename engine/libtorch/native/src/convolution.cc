@@ -1,6 +1,8 @@
 #include "convolution.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 #include "common.h"
 
@@ -36,6 +38,16 @@ at::MemoryFormat FormatOf(const ConvGeometry& g) {
 }
 
 }  // namespace
+
+ConvGeometry GeometryFromArray(const std::vector<int64_t>& v, int64_t groups) {
+  if (v.size() != 9) throw std::invalid_argument("conv geometry must have 9 entries, got " + std::to_string(v.size()));
+  ConvGeometry g;
+  g.stride_h = v[0], g.stride_w = v[1], g.dilation_h = v[2], g.dilation_w = v[3];
+  g.top = v[4], g.bottom = v[5], g.left = v[6], g.right = v[7];
+  g.nchw = v[8] != 0;
+  g.groups = groups;
+  return g;
+}
 
 at::Tensor FilterToOIHW(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
 at::Tensor FilterFromOIHW(const at::Tensor& oihw) { return oihw.permute({2, 3, 1, 0}); }

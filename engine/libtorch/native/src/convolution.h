@@ -4,6 +4,8 @@
 
 #include <ATen/ATen.h>
 
+#include <vector>
+
 namespace sqakd {
 
 struct ConvGeometry {
@@ -13,6 +15,9 @@ struct ConvGeometry {
   int64_t groups = 1;  // the input channel count for depthwise convolutions
   bool nchw = false;   // activations in NCHW instead of tfjs's default NHWC
 };
+
+// From JS's [strideH, strideW, dilationH, dilationW, top, bottom, left, right, nchw(0|1)].
+ConvGeometry GeometryFromArray(const std::vector<int64_t>& v, int64_t groups = 1);
 
 // Filters: tfjs HWIO (regular) or HWCM (depthwise, M = channel multiplier) <-> ATen OIHW views.
 at::Tensor FilterToOIHW(const at::Tensor& hwio);

@@ -16,12 +16,8 @@ Napi::Value DirectConvStep(const Napi::CallbackInfo& info) {
   const at::Tensor& x = TensorArg(info, 0);
   const at::Tensor& filter = TensorArg(info, 1);
   const at::Tensor& dy = TensorArg(info, 2);
-  std::vector<int64_t> v = IntsArg(info, 3);
+  const ConvGeometry g = GeometryFromArray(IntsArg(info, 3));
   int64_t iterations = IntArg(info, 4);
-  if (v.size() != 9) throw std::invalid_argument("conv geometry must have 9 entries");
-  ConvGeometry g;
-  g.stride_h = v[0], g.stride_w = v[1], g.dilation_h = v[2], g.dilation_w = v[3];
-  g.top = v[4], g.bottom = v[5], g.left = v[6], g.right = v[7], g.nchw = v[8] != 0;
   const bool cuda = x.device().is_cuda();
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iterations; ++i) {

@@ -8,14 +8,7 @@ namespace sqakd {
 namespace {
 
 ConvGeometry GeometryArg(const Napi::CallbackInfo& info, size_t i, int64_t groups) {
-  std::vector<int64_t> v = IntsArg(info, i);
-  if (v.size() != 9) throw std::invalid_argument("conv geometry must have 9 entries");
-  ConvGeometry g;
-  g.stride_h = v[0], g.stride_w = v[1], g.dilation_h = v[2], g.dilation_w = v[3];
-  g.top = v[4], g.bottom = v[5], g.left = v[6], g.right = v[7];
-  g.nchw = v[8] != 0;
-  g.groups = groups;
-  return g;
+  return GeometryFromArray(IntsArg(info, i), groups);
 }
 
 int64_t ChannelsOf(at::IntArrayRef shape, bool nchw) { return nchw ? shape[1] : shape[3]; }
