@@ -10,4 +10,5 @@ export { BACKEND_NAMES, type BackendName, describeBackend, initBackend, parseBac
 export { libtorchKernelNames } from './libtorch/register.ts';
 export { benchEngine, type EngineBenchOptions, type EngineBenchResult } from './bench/engineBench.ts';
 export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
+export { customGradient } from './ops/customGradient.ts';
 export { fakeQuantize, fakeQuantizeComposite, type FakeQuantizeParams } from './ops/fakeQuantize.ts';

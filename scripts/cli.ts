@@ -1,11 +1,17 @@
 // `sqakd`: the command-line entry point. Each subcommand lives in scripts/commands/.
 import { backendCommand } from './commands/backend.ts';
 import { benchCommand } from './commands/bench.ts';
+import { dataCommand } from './commands/data.ts';
+import { evalCommand } from './commands/eval.ts';
+import { trainCommand } from './commands/train.ts';
 import { type Command, parseCommandArgs, UsageError } from './command.ts';
 
 const COMMANDS: Record<string, Command> = {
   backend: backendCommand,
   bench: benchCommand,
+  data: dataCommand,
+  train: trainCommand,
+  eval: evalCommand,
 };
 
 function help(): string {

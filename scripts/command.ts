@@ -36,3 +36,25 @@ export function positiveInt(value: string | boolean | undefined, flag: string, f
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${value}'`);
   return n;
 }
+
+/** A flag value as a finite number, or a UsageError naming the flag. */
+export function numberFlag(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) {
+    throw new UsageError(`--${flag} must be a number, got '${value}'`);
+  }
+  return n;
+}
+
+/** A flag value as an integer, or a UsageError naming the flag. */
+export function integerFlag(value: string | boolean | undefined, flag: string): number | undefined {
+  const n = numberFlag(value, flag);
+  if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer, got '${value}'`);
+  return n;
+}
+
+/** A string flag, or undefined. */
+export function stringFlag(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -84,6 +84,8 @@ export interface LibtorchAddon {
 
   interpAxis(x: H, axis: number, i0: number[], i1: number[], frac: number[] | null): Packed;
   interpAxisGrad(dy: H, axis: number, inputSize: number, i0: number[], i1: number[], frac: number[] | null): Packed;
+  cropAndResize(image: H, boxes: H, boxInd: H, cropHeight: number, cropWidth: number, nearest: boolean,
+    extrapolationValue: number): Packed;
 
   batchNormTraining(x: H, scale: H, offset: H, epsilon: number): Packed[];
   batchNormTrainingGrad(dy: H, x: H, scale: H, mean: H, invStd: H, epsilon: number): Packed[];

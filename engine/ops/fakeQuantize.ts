@@ -5,7 +5,9 @@
 // Backward of D is EWGS: dL/dn = g + delta * |g| * (n - q) with g = dL/dq; delta = 0 is the straight-through
 // estimator. A fused kernel where the backend has one (libtorch), otherwise the composite twin; both give the same
 // values and gradients. lower/upper are scalars (per-tensor) or broadcast against x (e.g. [C] per channel).
-import { customGrad, engine, type GradSaveFunc, registerGradient, type Tensor } from '@tensorflow/tfjs-core';
+import { engine, type GradSaveFunc, registerGradient, type Tensor } from '@tensorflow/tfjs-core';
+
+import { customGradient } from './customGradient.ts';
 
 import { backendHasKernel, type FusedOpOptions } from './fusedKernel.ts';
 
@@ -48,7 +50,7 @@ export function fakeQuantizeComposite(x: Tensor, lower: Tensor, upper: Tensor, p
 
 function roundToLevels(n: Tensor, levels: number, delta: number): Tensor {
   const steps = levels - 1;
-  const round = customGrad(((input: Tensor, save: GradSaveFunc) => {
+  const round = customGradient<[Tensor]>((input: Tensor, save: GradSaveFunc) => {
     const q = input.mul(steps).round().div(steps);
     save([input, q]);
     return {
@@ -59,8 +61,8 @@ function roundToLevels(n: Tensor, levels: number, delta: number): Tensor {
         return dy.add(dy.abs().mul(delta).mul(nIn.sub(qOut)));
       },
     };
-  }) as unknown as Parameters<typeof customGrad>[0]);
-  return round(n) as Tensor;
+  });
+  return round(n);
 }
 
 registerGradient({

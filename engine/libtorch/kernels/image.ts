@@ -1,9 +1,11 @@
 // Image resizing (bilinear, nearest neighbour) with tfjs's coordinate rules, their gradients, and flips.
 // Resizing is separable: the addon interpolates along H, then along W, from index/weight maps computed here.
 // The gradients are the exact transposes of the forward maps. (tfjs's cpu ResizeBilinearGrad ignores
-// halfPixelCenters and swaps height and width in its output shape; these do not.)
+// halfPixelCenters and swaps height and width in its output shape; these do not.) CropAndResize (the data
+// loader's random-resized-crop) computes its per-box sample positions natively, from the boxes tensor.
 import {
-  FlipLeftRight, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor, ResizeNearestNeighborGrad, type TensorInfo,
+  CropAndResize, FlipLeftRight, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor, ResizeNearestNeighborGrad,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
 
 import type { Packed } from '../addon.ts';
@@ -79,6 +81,12 @@ function resizeGrad(map: MapFn) {
   };
 }
 
+interface CropAndResizeAttrs {
+  cropSize: [number, number];
+  method: 'bilinear' | 'nearest';
+  extrapolationValue: number;
+}
+
 function releaseAfter(b: LibtorchBackend, intermediate: Packed, result: Packed): Packed {
   b.addon.release(intermediate[0]);
   return result;
@@ -89,5 +97,8 @@ export const imageKernels = [
   kernel(ResizeBilinearGrad, resizeGrad(bilinearMap)),
   kernel(ResizeNearestNeighbor, resize(nearestMap)),
   kernel(ResizeNearestNeighborGrad, resizeGrad(nearestMap)),
+  kernel(CropAndResize, ({ image, boxes, boxInd }, attrs: CropAndResizeAttrs, b) =>
+    b.output(b.addon.cropAndResize(b.handle(image), b.handle(boxes), b.handle(boxInd), attrs.cropSize[0],
+      attrs.cropSize[1], attrs.method === 'nearest', attrs.extrapolationValue))),
   kernel(FlipLeftRight, ({ image }, _attrs, b) => b.output(b.addon.reverse(b.handle(image), [2]))),
 ];

@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "<!@(node find-libtorch.mjs cflags)"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp-simd", "<!@(node find-libtorch.mjs cflags)"],
       "ldflags": ["<!@(node find-libtorch.mjs ldflags)"],
       "libraries": ["<!@(node find-libtorch.mjs libs)"]
     }

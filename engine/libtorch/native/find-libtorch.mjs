@@ -3,7 +3,7 @@
 // Search order: $LIBTORCH (a standalone libtorch or the `torch` folder of a PyTorch installation, CPU or CUDA),
 // then Debian/Ubuntu's libtorch-dev, then the PyTorch that `python3` imports.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SYSTEM_LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
@@ -50,7 +50,15 @@ export function findLibtorch() {
 function finish(found) {
   const libs = readdirSync(found.libDir);
   const cuda = libs.includes('libtorch_cuda.so');
-  return { ...found, cuda, cxx11Abi: usesCxx11Abi(join(found.libDir, 'libc10.so')) };
+  return { ...found, cuda, cxx11Abi: usesCxx11Abi(join(found.libDir, 'libc10.so')), openmp: usesOpenMP(found) };
+}
+
+// ATen's at::parallel_for is inline code that parallelises with `#pragma omp` when libtorch was built with OpenMP;
+// compiled without -fopenmp it silently runs on one thread.
+function usesOpenMP(found) {
+  const config = [...found.includeDirs, join(found.prefix, 'include'), '/usr/include']
+    .map((dir) => join(dir, 'ATen', 'Config.h')).find((path) => existsSync(path));
+  return config ? /#define AT_PARALLEL_OPENMP 1/.test(readFileSync(config, 'utf8')) : false;
 }
 
 // Debian's libtorch uses the C++11 string ABI; older PyTorch wheels do not. The addon must match, or it fails to
@@ -68,10 +76,10 @@ function gypOutput(what, lt) {
   switch (what) {
     case 'cflags':
       return [...lt.includeDirs.flatMap((d) => ['-isystem', d]), `-D_GLIBCXX_USE_CXX11_ABI=${lt.cxx11Abi ? 1 : 0}`,
-        ...(lt.cuda ? ['-DSQAKD_WITH_CUDA=1'] : [])].join(' ');
+        ...(lt.cuda ? ['-DSQAKD_WITH_CUDA=1'] : []), ...(lt.openmp ? ['-fopenmp'] : [])].join(' ');
     case 'ldflags': {
       const rpath = lt.prefix === '/usr' ? [] : [`-Wl,-rpath,${lt.libDir}`];
-      return [`-L${lt.libDir}`, ...rpath].join(' ');
+      return [`-L${lt.libDir}`, ...rpath, ...(lt.openmp ? ['-fopenmp'] : [])].join(' ');
     }
     case 'libs':
       // --no-as-needed keeps libtorch_cuda linked although no symbol of it is referenced: loading it is what

@@ -775,5 +775,9 @@ add('ResizeNearestNeighborGrad', 'non-square 7x5 to 3x8', (d) => runKernel('Resi
   { images: d.floats([1, 7, 5, 2])(), dy: d.floats([1, 3, 8, 2])() }, { alignCorners: false, halfPixelCenters: false, size: [3, 8] }));
 add('FlipLeftRight', 'batch 2, 3 channels', (d) => tf.image.flipLeftRight(d.floats([2, 4, 5, 3])() as Tensor4));
 add('FlipLeftRight', 'width 1', (d) => tf.image.flipLeftRight(d.floats([1, 3, 1, 2])() as Tensor4));
+// More CropAndResize cases (nearest, extrapolation, 1-pixel crops, indices outside the batch): cropAndResize.test.ts.
+add('CropAndResize', 'bilinear; boxes inside, flipped and partly outside', (d) => tf.image.cropAndResize(
+  d.floats([2, 6, 7, 3])() as Tensor4, given([0.1, 0.2, 0.9, 0.75, 0.9, 0.8, 0.1, 0.2, -0.3, -0.2, 1.2, 1.1], [3, 4])() as tf.Tensor2D,
+  given([0, 1, 1], [3], 'int32')() as tf.Tensor1D, [5, 4]));
 
 export const KERNEL_CASES: readonly KernelCase[] = cases;

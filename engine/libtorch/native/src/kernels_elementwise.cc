@@ -1,6 +1,8 @@
 // Elementwise kernels. Unary and binary ops are tables indexed by position; JS reads the names once and calls
 // `unary(index, x, dtype)` / `binary(index, a, b, dtype)`, so one binding serves every op. `dtype` is the output
 // dtype of the tfjs kernel contract (the result is cast to it).
+#include <ATen/Parallel.h>
+
 #include <cmath>
 #include <limits>
 
@@ -147,10 +149,24 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 }
 
 // step(x, alpha): 1 where x > 0, alpha elsewhere, NaN stays NaN; the result has x's dtype, as in tfjs.
+// tfjs's ReLU gradient runs it on every activation, so float32 CPU tensors get a single fused pass.
 Napi::Value Step(const Napi::CallbackInfo& info) {
   const at::Tensor& input = TensorArg(info, 0);
-  const at::Tensor x = AsFloating(input);
   double alpha = DoubleArg(info, 1);
+  if (input.device().is_cpu() && input.scalar_type() == at::kFloat) {
+    const at::Tensor x = input.contiguous();
+    at::Tensor y = at::empty_like(x);
+    const float* xd = x.data_ptr<float>();
+    float* yd = y.data_ptr<float>();
+    const float a = static_cast<float>(alpha);
+    at::parallel_for(0, x.numel(), 32768, [xd, yd, a](int64_t begin, int64_t end) {
+      const float* __restrict in = xd;
+      float* __restrict out = yd;
+      for (int64_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? 1.0f : (in[i] != in[i] ? in[i] : a);
+    });
+    return Pack(info.Env(), y);
+  }
+  const at::Tensor x = AsFloating(input);
   auto y = at::where(at::gt(x, 0), at::ones_like(x), at::full_like(x, alpha));
   return Pack(info.Env(), at::where(at::isnan(x), x, y), CodeOf(input.scalar_type()));
 }

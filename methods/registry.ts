@@ -1,0 +1,14 @@
+// The training methods by name. Adding one means a file in methods/ and a line here.
+import { ce } from './ce.ts';
+import { kd } from './kd.ts';
+import type { TrainingMethod } from './method.ts';
+import { sqakd } from './sqakd.ts';
+
+export const METHODS: Record<string, TrainingMethod> = { ce, kd, sqakd };
+
+/** A method by name; an unknown name is an error listing the valid ones. */
+export function trainingMethod(name: string): TrainingMethod {
+  const method = METHODS[name];
+  if (!method) throw new Error(`unknown method '${name}' (valid: ${Object.keys(METHODS).join(', ')})`);
+  return method;
+}

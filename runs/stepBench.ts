@@ -1,0 +1,65 @@
+// The step benchmark of DESIGN's contract: one SQAKD training step of a quantized student distilling from a frozen
+// full-precision teacher of the same architecture (student forward/backward, teacher forward, KL, both Adam
+// optimizers with the CIFAR recipe's settings), on a fixed random CIFAR-sized batch, timed with tinybench. The
+// same work as ../shared/bench/reference_step.py, which it can run side by side.
+import * as tf from '@tensorflow/tfjs-core';
+import { Bench } from 'tinybench';
+
+import { DEFAULT_METHOD_SETTINGS } from '../methods/method.ts';
+import { sqakd } from '../methods/sqakd.ts';
+import { calibrateQuantizers, quantizeModel } from '../models/quantize.ts';
+import { createModel } from '../models/registry.ts';
+import { Adam } from './optim/adam.ts';
+import { trainingStep } from './trainingStep.ts';
+
+export interface StepBenchOptions {
+  arch: string;
+  bits: number;
+  batch: number;
+  steps: number;
+  quantizer: string;
+}
+
+export interface StepBenchResult {
+  benchmark: 'sqakd-step';
+  backend: string;
+  arch: string;
+  quantizer: string;
+  bits: number;
+  batch: number;
+  steps: number;
+  msPerStep: number;
+  imagesPerSecond: number;
+}
+
+/** Times `steps` SQAKD training steps after two warm-up steps. */
+export async function benchStep(options: StepBenchOptions): Promise<StepBenchResult> {
+  const input = { classes: 10, inChannels: 3 };
+  const teacher = createModel(options.arch, { ...input, seed: 2 }).eval();
+  const student = createModel(options.arch, { ...input, seed: 1 });
+  quantizeModel(student, { quantizer: options.quantizer, wBits: options.bits, aBits: options.bits });
+  student.train();
+  const x = tf.randomNormal([options.batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  calibrateQuantizers(student, x);
+  const params = student.namedParameters();
+  const optimizers = [
+    new Adam(params.filter((p) => p.group === 'model'), { lr: 1e-3, weightDecay: 1e-4 }),
+    new Adam(params.filter((p) => p.group === 'quantizer'), { lr: 1e-5 }),
+  ];
+  const models = { student, teacher, method: sqakd, settings: DEFAULT_METHOD_SETTINGS, optimizers };
+  const bench = new Bench({ time: 0, iterations: options.steps, warmup: true, warmupIterations: 2, throws: true });
+  bench.add('step', () => { trainingStep(models, { x }); });
+  await bench.run();
+  const result = bench.getTask('step')?.result;
+  if (!result || result.state !== 'completed') throw new Error('the step benchmark did not complete');
+  const msPerStep = result.latency.mean;
+  tf.dispose(x);
+  student.dispose();
+  teacher.dispose();
+  for (const o of optimizers) o.dispose();
+  return {
+    benchmark: 'sqakd-step', backend: tf.getBackend(), arch: options.arch, quantizer: options.quantizer,
+    bits: options.bits, batch: options.batch, steps: options.steps, msPerStep: Number(msPerStep.toFixed(1)),
+    imagesPerSecond: Number((options.batch / (msPerStep / 1000)).toFixed(1)),
+  };
+}

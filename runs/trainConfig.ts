@@ -1,0 +1,149 @@
+// From what a user asks for (CLI flags, matrix cells) to a complete training configuration: the recipe's
+// settings with the user's overrides, validated before anything runs. The resolved config is the run's identity:
+// it is stored in checkpoints and result.json, and a resumed run must match it.
+import { datasetSpec } from '../datasets/registry.ts';
+import { DEFAULT_METHOD_SETTINGS, type MethodSettings } from '../methods/method.ts';
+import { checkBits } from '../methods/quantizers/quantizer.ts';
+import { quantizerFamily } from '../methods/quantizers/registry.ts';
+import { trainingMethod } from '../methods/registry.ts';
+import { ARCHITECTURES, architectureNames } from '../models/registry.ts';
+import { defaultRecipeName, type PhaseRecipe, recipe as recipeByName, type Recipe } from './recipes.ts';
+
+export const FULL_PRECISION = 'none';
+
+/** What can be asked for; everything is optional but the output folder. */
+export interface TrainRequest {
+  dataset?: string;
+  arch?: string;
+  /** 'none' (full precision, the teacher) or a quantizer family. */
+  quantizer?: string;
+  wBits?: number;
+  aBits?: number;
+  method?: string;
+  teacher?: string;
+  recipe?: string;
+  epochs?: number;
+  batchSize?: number;
+  seed?: number;
+  lr?: number;
+  lrQuantizer?: number;
+  alpha?: number;
+  gamma?: number;
+  temperature?: number;
+  labelSmoothing?: number;
+  fullPrecision?: string[];
+  perChannelWeights?: boolean;
+  /** EWGS delta: a number, or 'hessian' to set it from Hessian-trace estimates every few epochs. */
+  ewgsDelta?: number | 'hessian';
+  pactTrainAlpha?: boolean;
+}
+
+export interface QuantizationConfig {
+  quantizer: string;
+  wBits: number;
+  aBits: number;
+  fullPrecision?: string[];
+  perChannelWeights: boolean;
+  ewgsDelta: number | 'hessian';
+  pactTrainAlpha: boolean;
+}
+
+/** The quantizers' settings: a fixed EWGS delta is their delta; 'hessian' starts at 0 and is re-estimated. */
+export function quantizationSpec(q: QuantizationConfig): QuantizationConfig & { delta: number } {
+  return { ...q, delta: q.ewgsDelta === 'hessian' ? 0 : q.ewgsDelta };
+}
+
+export interface TrainConfig {
+  dataset: string;
+  arch: string;
+  method: string;
+  /** null for a full-precision model. */
+  quantization: QuantizationConfig | null;
+  /** Checkpoint of the teacher, or null. */
+  teacher: string | null;
+  recipe: string | null;
+  seed: number;
+  phase: PhaseRecipe;
+  settings: MethodSettings;
+}
+
+/** Settings for dataset/architecture pairs without a paper recipe. */
+const GENERIC: Recipe = {
+  description: 'generic settings (no paper recipe for this dataset and architecture)',
+  dataset: '',
+  arch: '',
+  teacher: {
+    epochs: 30, batchSize: 128, schedule: { kind: 'cosine-epoch' }, labelSmoothing: 0, alpha: 1, quantizer: 'model',
+    model: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
+  },
+  student: () => ({
+    epochs: 30, batchSize: 128, schedule: { kind: 'cosine-epoch' }, labelSmoothing: 0, alpha: 1,
+    model: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 }, quantizer: { kind: 'adam', lr: 1e-5, weightDecay: 0 },
+  }),
+};
+
+function positive(value: number | undefined, what: string, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new Error(`${what} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  }
+  return value;
+}
+
+/** Resolves and validates a request; every problem is a one-line error naming what is wrong and what is valid. */
+export function resolveTrainConfig(request: TrainRequest): TrainConfig {
+  const named = request.recipe ? recipeByName(request.recipe) : undefined;
+  const dataset = request.dataset ?? named?.dataset;
+  const arch = request.arch ?? named?.arch;
+  if (!dataset) throw new Error('no dataset: pass --dataset (or a --recipe that names one)');
+  if (!arch) throw new Error(`no architecture: pass --arch (valid: ${architectureNames().join(', ')})`);
+  datasetSpec(dataset);
+  if (!ARCHITECTURES[arch]) throw new Error(`unknown architecture '${arch}' (valid: ${architectureNames().join(', ')})`);
+
+  const bitsGiven = request.wBits !== undefined || request.aBits !== undefined;
+  const quantizer = request.quantizer ?? (bitsGiven ? 'ewgs' : FULL_PRECISION);
+  let quantization: QuantizationConfig | null = null;
+  if (quantizer !== FULL_PRECISION) {
+    quantizerFamily(quantizer);
+    const wBits = checkBits(request.wBits ?? request.aBits ?? 2, 'weight bits (--w-bits)');
+    const aBits = checkBits(request.aBits ?? wBits, 'activation bits (--a-bits)');
+    const delta = request.ewgsDelta ?? 0;
+    if (delta !== 'hessian' && !(delta >= 0)) throw new Error(`EWGS delta must be >= 0 or 'hessian', got ${delta}`);
+    if (delta !== 0 && quantizer !== 'ewgs') throw new Error(`--ewgs-delta applies to the ewgs quantizer, not ${quantizer}`);
+    quantization = {
+      quantizer, wBits, aBits, fullPrecision: request.fullPrecision, perChannelWeights: request.perChannelWeights ?? false,
+      ewgsDelta: delta, pactTrainAlpha: request.pactTrainAlpha ?? true,
+    };
+  } else if (bitsGiven) {
+    throw new Error('--w-bits/--a-bits given with --quantizer none; choose a quantizer (ewgs, pact, lsq, dorefa)');
+  }
+
+  const method = trainingMethod(request.method ?? 'ce');
+  if (method.needsTeacher && !request.teacher) {
+    throw new Error(`method ${method.name} distils from a teacher: pass --teacher <checkpoint of a trained model>`);
+  }
+
+  const recipeName = request.recipe ?? defaultRecipeName(dataset, arch) ?? null;
+  const base = recipeName ? recipeByName(recipeName) : GENERIC;
+  const phase = quantization ? base.student(quantization.quantizer, quantization.wBits, quantization.aBits) : base.teacher;
+  const overridden: PhaseRecipe = {
+    ...phase,
+    epochs: positive(request.epochs, '--epochs', true) ?? phase.epochs,
+    batchSize: positive(request.batchSize, '--batch-size', true) ?? phase.batchSize,
+    model: { ...phase.model, lr: positive(request.lr, '--lr') ?? phase.model.lr },
+    quantizer: phase.quantizer === 'model' ? 'model'
+      : { ...phase.quantizer, lr: positive(request.lrQuantizer, '--lr-quantizer') ?? phase.quantizer.lr },
+  };
+  const seed = request.seed ?? 1;
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${seed}`);
+  const settings: MethodSettings = {
+    alpha: request.alpha ?? phase.alpha ?? DEFAULT_METHOD_SETTINGS.alpha,
+    gamma: request.gamma ?? DEFAULT_METHOD_SETTINGS.gamma,
+    temperature: positive(request.temperature, '--temperature') ?? DEFAULT_METHOD_SETTINGS.temperature,
+    labelSmoothing: request.labelSmoothing ?? phase.labelSmoothing,
+  };
+  return {
+    dataset, arch, method: method.name, quantization, teacher: request.teacher ?? null, recipe: recipeName, seed,
+    phase: overridden, settings,
+  };
+}

@@ -1,0 +1,64 @@
+// A trained model as saved by the trainer: its checkpoint metadata, and how to rebuild the model from it.
+import type * as tf from '@tensorflow/tfjs-core';
+
+import type { Classifier } from '../models/classifier.ts';
+import { quantizeModel } from '../models/quantize.ts';
+import { createModel } from '../models/registry.ts';
+import { type Checkpoint, loadCheckpoint, loadModelTensors } from './checkpoint.ts';
+import { quantizationSpec, type TrainConfig } from './trainConfig.ts';
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  top1: number;
+  top5: number;
+  /** Training throughput of the epoch (evaluation excluded). */
+  imagesPerSecond: number;
+  /** Wall time of the epoch, evaluation included. */
+  seconds: number;
+}
+
+export interface CheckpointMeta {
+  format: 1;
+  config: TrainConfig;
+  /** What the model was built for. */
+  input: { classes: number; channels: number; height: number; width: number };
+  epochsDone: number;
+  history: EpochRecord[];
+  optimizerSteps: number[];
+  teacherTop1: number | null;
+  backend: string;
+  /** EWGS deltas set from Hessian estimates (--ewgs-delta hessian), by quantizer path. */
+  ewgsDeltas?: Record<string, number>;
+}
+
+/** Builds the checkpoint's model (quantized as it was trained) and loads its weights. */
+export function modelFromCheckpoint(checkpoint: Checkpoint<CheckpointMeta>, path: string): Classifier {
+  const { config, input } = checkpoint.meta;
+  const model = createModel(config.arch, { classes: input.classes, inChannels: input.channels, seed: config.seed });
+  if (config.quantization) quantizeModel(model, quantizationSpec(config.quantization));
+  loadModelTensors(model, checkpoint.tensors, { describe: path });
+  return model;
+}
+
+/** Loads a saved model for evaluation or distillation; the checkpoint's tensors are freed once loaded. */
+export function loadTrainedModel(path: string): { model: Classifier; meta: CheckpointMeta } {
+  const checkpoint = loadCheckpoint<CheckpointMeta>(path);
+  if (checkpoint.meta?.format !== 1 || !checkpoint.meta.config) throw new Error(`${path} is not a trained-model checkpoint`);
+  try {
+    return { model: modelFromCheckpoint(checkpoint, path), meta: checkpoint.meta };
+  } finally {
+    disposeTensors(checkpoint.tensors);
+  }
+}
+
+export function disposeTensors(tensors: Map<string, tf.Tensor>): void {
+  for (const t of tensors.values()) t.dispose();
+}
+
+/** One line naming what a checkpoint holds, for error messages. */
+export function describeCheckpoint(meta: CheckpointMeta): string {
+  const q = meta.config.quantization;
+  return `a ${meta.config.arch} for ${meta.config.dataset}${q ? ` (${q.quantizer} W${q.wBits}A${q.aBits})` : ' (full precision)'}`;
+}

@@ -1,0 +1,57 @@
+// `sqakd train`: one cell: a full-precision teacher (--quantizer none) or a quantized student trained with an
+// objective (ce, kd or sqakd) from a teacher. Writes <out>/result.json, checkpoint.ckpt, log.jsonl, config.json;
+// rerunning with the same --out resumes after the last finished epoch.
+import { resolveDataDir } from '../../datasets/dataDir.ts';
+import { initBackend } from '../../engine/index.ts';
+import { resolveTrainConfig, type TrainRequest } from '../../runs/trainConfig.ts';
+import { runTraining } from '../../runs/trainer.ts';
+import { type Command, integerFlag, numberFlag, stringFlag, UsageError } from '../command.ts';
+
+export const trainCommand: Command = {
+  summary: 'train one model: a teacher (--quantizer none) or a quantized student (--objective ce|kd|sqakd)',
+  usage: 'sqakd train --out <folder> [--recipe cifar10-resnet20] [--dataset cifar10] [--arch resnet20] ' +
+    '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--objective ce|kd|sqakd] [--teacher <checkpoint>] ' +
+    '[--epochs N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
+    '[--label-smoothing X] [--fp-layers a,b] [--per-channel] [--ewgs-delta X|hessian] [--pact-fixed-alpha] ' +
+    '[--data-dir <dir>] [--backend ...] [--quiet]',
+  options: {
+    out: { type: 'string' }, recipe: { type: 'string' }, dataset: { type: 'string' }, arch: { type: 'string' },
+    quantizer: { type: 'string' }, 'w-bits': { type: 'string' }, 'a-bits': { type: 'string' },
+    objective: { type: 'string' }, method: { type: 'string' }, teacher: { type: 'string' },
+    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
+    'lr-quantizer': { type: 'string' }, alpha: { type: 'string' }, gamma: { type: 'string' },
+    temperature: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'fp-layers': { type: 'string' },
+    'per-channel': { type: 'boolean' }, 'ewgs-delta': { type: 'string' }, 'pact-fixed-alpha': { type: 'boolean' },
+    'data-dir': { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' },
+  },
+  async run(values) {
+    const out = stringFlag(values.out);
+    if (!out) throw new UsageError('sqakd train: --out <folder> is required (where result.json and the checkpoint go)');
+    const delta = stringFlag(values['ewgs-delta']);
+    const request: TrainRequest = {
+      recipe: stringFlag(values.recipe), dataset: stringFlag(values.dataset), arch: stringFlag(values.arch),
+      quantizer: stringFlag(values.quantizer), wBits: integerFlag(values['w-bits'], 'w-bits'),
+      aBits: integerFlag(values['a-bits'], 'a-bits'), method: stringFlag(values.objective) ?? stringFlag(values.method),
+      teacher: stringFlag(values.teacher), epochs: integerFlag(values.epochs, 'epochs'),
+      batchSize: integerFlag(values['batch-size'], 'batch-size'), seed: integerFlag(values.seed, 'seed'),
+      lr: numberFlag(values.lr, 'lr'), lrQuantizer: numberFlag(values['lr-quantizer'], 'lr-quantizer'),
+      alpha: numberFlag(values.alpha, 'alpha'), gamma: numberFlag(values.gamma, 'gamma'),
+      temperature: numberFlag(values.temperature, 'temperature'),
+      labelSmoothing: numberFlag(values['label-smoothing'], 'label-smoothing'),
+      fullPrecision: stringFlag(values['fp-layers'])?.split(',').map((s) => s.trim()).filter(Boolean),
+      perChannelWeights: values['per-channel'] === true ? true : undefined,
+      ewgsDelta: delta === undefined ? undefined : delta === 'hessian' ? 'hessian' : numberFlag(delta, 'ewgs-delta'),
+      pactTrainAlpha: values['pact-fixed-alpha'] === true ? false : undefined,
+    };
+    const config = resolveTrainConfig(request);
+    const backend = await initBackend(stringFlag(values.backend));
+    const result = runTraining(config, {
+      out, dataDir: resolveDataDir(stringFlag(values['data-dir'])), backend,
+      progress: values.quiet ? null : process.stderr,
+    });
+    console.log(`${result.arch} on ${result.dataset}, ${result.quantizer === 'none' ? 'full precision'
+      : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${result.method}: top-1 ${result.top1.toFixed(2)}% ` +
+      `(best ${result.top1Best.toFixed(2)}%${result.teacherTop1 === null ? '' : `, teacher ${result.teacherTop1.toFixed(2)}%`}), ` +
+      `${result.epochs} epochs, ${Math.round(result.imagesPerSecond)} img/s, ${result.wallSeconds.toFixed(0)} s -> ${out}/result.json`);
+  },
+};
