@@ -11,4 +11,6 @@ export { libtorchKernelNames } from './libtorch/register.ts';
 export { benchEngine, type EngineBenchOptions, type EngineBenchResult } from './bench/engineBench.ts';
 export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
 export { customGradient } from './ops/customGradient.ts';
+export { reluGrad, reluGradComposite } from './ops/reluGrad.ts';
+export { adamUpdate, type AdamUpdateAttrs, sgdUpdate, type SgdUpdateAttrs } from './ops/optimizerUpdates.ts';
 export { fakeQuantize, fakeQuantizeComposite, type FakeQuantizeParams } from './ops/fakeQuantize.ts';

@@ -34,6 +34,7 @@ export interface LibtorchAddon {
   binary(op: number, a: H, b: H, dtype: number): Packed;
   step(x: H, alpha: number): Packed;
   leakyRelu(x: H, alpha: number): Packed;
+  reluGrad(dy: H, x: H): Packed;
   clipByValue(x: H, min: number, max: number): Packed;
   cast(x: H, dtype: number): Packed;
   select(condition: H, t: H, e: H): Packed;
@@ -92,6 +93,11 @@ export interface LibtorchAddon {
   fakeQuantize(x: H, lower: H, upper: H, levels: number, delta: number, signed: boolean, forceComposite: boolean): Packed;
   fakeQuantizeGrad(dy: H, x: H, lower: H, upper: H, levels: number, delta: number, signed: boolean,
     forceComposite: boolean): Packed[];
+
+  adamUpdate(param: H, grad: H, m: H, v: H, beta1: number, beta2: number, eps: number, weightDecay: number,
+    stepSize: number, correction2: number): Packed[];
+  sgdUpdate(param: H, grad: H, buffer: H, lr: number, momentum: number, weightDecay: number, nesterov: boolean,
+    firstStep: boolean): Packed[];
 
   directConvStep(x: H, filter: H, dy: H, geometry: number[], iterations: number): number;
 }

@@ -1,13 +1,16 @@
-// The fused native kernels (batch-norm training, fake quantization) against their composite twins written in
-// plain tfjs ops, on libtorch and on the cpu backend, and against values worked out by hand.
+// The fused native kernels (batch-norm training, fake quantization, ReLU's gradient, optimizer updates) against
+// their composite twins written in plain tfjs ops, on libtorch and on the cpu backend, and against values worked
+// out by hand.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { BatchNormTraining } from '../../engine/ops/batchNormTraining.ts';
 import { FakeQuantize, FakeQuantizeGrad } from '../../engine/ops/fakeQuantize.ts';
 import {
-  batchNormTraining, batchNormTrainingComposite, fakeQuantize, fakeQuantizeComposite, initBackend,
+  adamUpdate, batchNormTraining, batchNormTrainingComposite, fakeQuantize, fakeQuantizeComposite, initBackend, reluGrad,
+  reluGradComposite, sgdUpdate,
 } from '../../engine/index.ts';
+import { fusedKernels } from '../../engine/libtorch/kernels/fused.ts';
 import { randomValues, seededNormal } from '../support/random.ts';
 
 beforeAll(async () => {
@@ -194,4 +197,86 @@ describe('fakeQuantize', () => {
       });
     }
   }
+});
+
+describe('reluGrad', () => {
+  it('equals tfjs own formula dy * step(x), on libtorch and cpu, NaN included', async () => {
+    const next = seededNormal(77);
+    const xValues = randomValues(3 * 5 * 7 * 13, next);
+    xValues[0] = NaN;
+    xValues[1] = 0;
+    xValues[2] = -0;
+    const dyValues = randomValues(xValues.length, next);
+    const run = (composite: boolean) => () => {
+      const x = tf.tensor(xValues, [3, 5, 7, 13]);
+      const dy = tf.tensor(dyValues, [3, 5, 7, 13]);
+      return [composite ? reluGradComposite(dy, x) : reluGrad(dy, x), tf.grad((a: tf.Tensor) => tf.relu(a).mul(dy).sum())(x)];
+    };
+    const fused = await on('libtorch', run(false));
+    for (const other of [await on('libtorch', run(true)), await on('cpu', run(true))]) {
+      for (const i of [0, 1]) {
+        expect(Number.isNaN(fused[i][0])).toBe(Number.isNaN(other[i][0]));
+        expectClose(fused[i].slice(1), other[i].slice(1), 0, 0, `reluGrad output ${i}`);
+      }
+    }
+    // x = 0 and x = -0 pass no gradient (dy * 0 may be -0 when dy < 0: equal to 0 either way).
+    expect(Array.from(fused[0].slice(1, 3)).every((value) => value === 0)).toBe(true);
+    await tf.setBackend('libtorch');
+  });
+});
+
+describe('optimizer updates', () => {
+  const shape = [7, 13];
+  const size = 7 * 13;
+  const next = seededNormal(91);
+  const [p, g, m, v, buf] = [0, 1, 2, 3, 4].map(() => randomValues(size, next));
+  const vPositive = v.map(Math.abs);
+
+  for (const weightDecay of [0, 1e-4]) {
+    it(`adamUpdate equals its composite twin and a hand computation (weight decay ${weightDecay})`, async () => {
+      const attrs = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, stepSize: 1e-3 / (1 - 0.9 ** 3), correction2: Math.sqrt(1 - 0.999 ** 3) };
+      const run = (composite: boolean) => () =>
+        adamUpdate(tf.tensor(p, shape), tf.tensor(g, shape), tf.tensor(m, shape), tf.tensor(vPositive, shape), attrs, { composite });
+      const fused = await on('libtorch', run(false));
+      for (const other of [await on('libtorch', run(true)), await on('cpu', run(true))]) {
+        fused.forEach((values, i) => expectClose(values, other[i], 1e-6, 1e-7, `adam output ${i}`));
+      }
+      // torch.optim.Adam's step, written out in double.
+      const expected = Array.from(p, (pi, i) => {
+        const gi = g[i] + weightDecay * pi;
+        const mi = 0.9 * m[i] + 0.1 * gi;
+        const vi = 0.999 * vPositive[i] + 0.001 * gi * gi;
+        return pi - attrs.stepSize * mi / (Math.sqrt(vi) / attrs.correction2 + 1e-8);
+      });
+      expectClose(fused[0], expected, 1e-5, 1e-6, 'adam param vs hand computation');
+      await tf.setBackend('libtorch');
+    });
+  }
+
+  for (const [momentum, nesterov, firstStep] of [[0.9, false, true], [0.9, false, false], [0.9, true, false], [0, false, false]] as const) {
+    it(`sgdUpdate equals its composite twin and a hand computation (momentum ${momentum}, nesterov ${nesterov}, first ${firstStep})`, async () => {
+      const attrs = { lr: 0.1, momentum, weightDecay: 5e-4, nesterov, firstStep };
+      const run = (composite: boolean) => () =>
+        sgdUpdate(tf.tensor(p, shape), tf.tensor(g, shape), tf.tensor(buf, shape), attrs, { composite });
+      const fused = await on('libtorch', run(false));
+      for (const other of [await on('libtorch', run(true)), await on('cpu', run(true))]) {
+        fused.forEach((values, i) => expectClose(values, other[i], 1e-6, 1e-7, `sgd output ${i}`));
+      }
+      const expected = Array.from(p, (pi, i) => {
+        const d = g[i] + 5e-4 * pi;
+        const b = momentum === 0 ? d : firstStep ? d : momentum * buf[i] + d;
+        return pi - 0.1 * (nesterov ? d + momentum * b : b);
+      });
+      expectClose(fused[0], expected, 1e-5, 1e-6, 'sgd param vs hand computation');
+      await tf.setBackend('libtorch');
+    });
+  }
+});
+
+describe('coverage', () => {
+  it('checks every fused kernel libtorch registers', () => {
+    const checked = ['BatchNormTraining', 'BatchNormTrainingGrad', 'FakeQuantize', 'FakeQuantizeGrad', 'ReluGrad',
+      'AdamUpdate', 'SgdUpdate'];
+    expect(fusedKernels.map((k) => k.kernelName).sort()).toEqual(checked.sort());
+  });
 });

@@ -10,12 +10,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from '../../engine/index.ts';
+import { fusedKernels } from '../../engine/libtorch/kernels/fused.ts';
 import { libtorchKernelNames } from '../../engine/libtorch/register.ts';
 import { DataSource, difference, make, type Make, read } from './support/data.ts';
 import { CROSS_CASES, GRADIENT_CASES, type GradCase } from './support/gradientCases.ts';
 
-// Checked by test/engine/fusedOps.test.ts (against their composite twins).
-const CHECKED_IN_FUSED_OPS_SUITE = ['BatchNormTraining', 'BatchNormTrainingGrad', 'FakeQuantize', 'FakeQuantizeGrad'];
+// The fused kernels are checked against their composite twins in fusedOps.test.ts, which covers every one.
+const CHECKED_IN_FUSED_OPS_SUITE = fusedKernels.map((k) => k.kernelName);
 
 /** |a - b| <= 2e-2 * max(1, |a|, |b|): float32 forward values, step eps, second-order truncation error. */
 function agree(a: number, b: number): boolean {

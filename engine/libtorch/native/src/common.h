@@ -98,6 +98,7 @@ void RegisterLinalg(Napi::Env env, Napi::Object exports);
 void RegisterImage(Napi::Env env, Napi::Object exports);
 void RegisterBatchNorm(Napi::Env env, Napi::Object exports);
 void RegisterFakeQuantize(Napi::Env env, Napi::Object exports);
+void RegisterOptimizers(Napi::Env env, Napi::Object exports);
 void RegisterDirectBench(Napi::Env env, Napi::Object exports);
 
 }  // namespace sqakd

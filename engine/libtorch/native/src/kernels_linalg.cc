@@ -28,6 +28,17 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
   const at::Tensor& mean = TensorArg(info, 1);
   const at::Tensor& variance = TensorArg(info, 2);
   double eps = DoubleArg(info, 5);
+  // The common case, per-channel statistics of NHWC or [N, C] float input: one ATen kernel (one pass).
+  const int64_t c = x.dim() ? x.size(-1) : 0;
+  auto per_channel = [&](const at::Tensor& t) { return t.dim() == 1 && t.size(0) == c && t.scalar_type() == at::kFloat; };
+  if ((x.dim() == 4 || x.dim() == 2) && x.scalar_type() == at::kFloat && per_channel(mean) && per_channel(variance) &&
+      (IsMissing(info, 3) || per_channel(TensorArg(info, 3))) && (IsMissing(info, 4) || per_channel(TensorArg(info, 4)))) {
+    at::Tensor scale = IsMissing(info, 4) ? at::Tensor() : TensorArg(info, 4);
+    at::Tensor offset = IsMissing(info, 3) ? at::Tensor() : TensorArg(info, 3);
+    at::Tensor input = x.dim() == 4 ? ToNCHW(x, false) : x;
+    at::Tensor y = at::batch_norm(input, scale, offset, mean, variance, /*training=*/false, 0.0, eps, /*cudnn_enabled=*/true);
+    return Pack(info.Env(), x.dim() == 4 ? FromNCHW(y, false) : y, kFloat32);
+  }
   at::Tensor inv = at::rsqrt(variance + eps);
   if (!IsMissing(info, 4)) inv = inv * TensorArg(info, 4);
   at::Tensor y = (x - mean) * inv;

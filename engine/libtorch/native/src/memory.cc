@@ -204,6 +204,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sqakd::RegisterImage(env, exports);
   sqakd::RegisterBatchNorm(env, exports);
   sqakd::RegisterFakeQuantize(env, exports);
+  sqakd::RegisterOptimizers(env, exports);
   sqakd::RegisterDirectBench(env, exports);
   return exports;
 }
