@@ -9,7 +9,8 @@ export default defineConfig({
     fileParallelism: false,
     // The memory test forces collections to read resident memory without garbage the GC has not reached yet.
     execArgv: ['--expose-gc'],
-    testTimeout: 600_000,
-    hookTimeout: 600_000,
+    // Training tests take minutes on a quiet 2-core machine and several times that on a busy one.
+    testTimeout: 1_800_000,
+    hookTimeout: 1_800_000,
   },
 });

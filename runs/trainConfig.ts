@@ -105,8 +105,10 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   let quantization: QuantizationConfig | null = null;
   if (quantizer !== FULL_PRECISION) {
     quantizerFamily(quantizer);
-    const wBits = checkBits(request.wBits ?? request.aBits ?? 2, 'weight bits (--w-bits)');
-    const aBits = checkBits(request.aBits ?? wBits, 'activation bits (--a-bits)');
+    // Either width defaults to the other; each is checked under its own name.
+    const aGiven = request.aBits === undefined ? undefined : checkBits(request.aBits, 'activation bits (--a-bits)');
+    const wBits = checkBits(request.wBits ?? aGiven ?? 2, 'weight bits (--w-bits)');
+    const aBits = aGiven ?? wBits;
     const delta = request.ewgsDelta ?? 0;
     if (delta !== 'hessian' && !(delta >= 0)) throw new Error(`EWGS delta must be >= 0 or 'hessian', got ${delta}`);
     if (delta !== 0 && quantizer !== 'ewgs') throw new Error(`--ewgs-delta applies to the ewgs quantizer, not ${quantizer}`);

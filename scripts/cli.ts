@@ -3,6 +3,7 @@ import { backendCommand } from './commands/backend.ts';
 import { benchCommand } from './commands/bench.ts';
 import { dataCommand } from './commands/data.ts';
 import { evalCommand } from './commands/eval.ts';
+import { listCommand } from './commands/list.ts';
 import { trainCommand } from './commands/train.ts';
 import { type Command, parseCommandArgs, UsageError } from './command.ts';
 
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   data: dataCommand,
   train: trainCommand,
   eval: evalCommand,
+  list: listCommand,
 };
 
 function help(): string {

@@ -1,0 +1,84 @@
+// Bad input to `sqakd train` and `sqakd eval`: each stops with a one-line error naming what is wrong (and what is
+// valid), exits 1, and leaves earlier outputs exactly as they were.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const work = mkdtempSync(join(tmpdir(), 'sqakd-bad-'));
+const good = join(work, 'good');
+
+function sqakd(args: string[]) {
+  const run = spawnSync(process.execPath, ['bin/sqakd.js', ...args], { encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, errors: run.stderr.split('\n').filter((l) => l.startsWith('sqakd')) };
+}
+
+/** Expects exit 1 with exactly one error line matching `pattern`. */
+function fails(args: string[], pattern: RegExp): void {
+  const run = sqakd(args);
+  expect(run.status, run.stdout).toBe(1);
+  expect(run.errors).toHaveLength(1);
+  expect(run.errors[0]).toMatch(pattern);
+}
+
+function snapshot(folder: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(folder).map((f) => [f, readFileSync(join(folder, f)).toString('base64')]));
+}
+
+const base = ['train', '--dataset', 'synthetic', '--epochs', '1', '--quiet'];
+
+describe('bad input', () => {
+  beforeAll(() => {
+    const run = sqakd([...base, '--arch', 'cnn-small', '--out', good]);
+    expect(run.status, run.errors.join('\n')).toBe(0);
+  });
+
+  it('rejects unknown names with the valid ones', () => {
+    fails([...base, '--arch', 'resnet99', '--out', join(work, 'x')], /unknown architecture 'resnet99' \(valid: .*resnet20.*\)/);
+    fails([...base, '--arch', 'cnn-small', '--quantizer', 'binaryconnect', '--out', join(work, 'x')],
+      /unknown quantizer 'binaryconnect' \(valid: ewgs, pact, lsq, dorefa, or none\)/);
+    fails([...base, '--arch', 'cnn-small', '--objective', 'distill', '--out', join(work, 'x')], /unknown method 'distill' \(valid: .*sqakd.*\)/);
+    fails([...base, '--arch', 'cnn-small', '--dataset', 'imagenet', '--out', join(work, 'x')], /imagenet.*valid: .*cifar10/);
+    fails(['train', '--recipe', 'cifar10-resnet21', '--out', join(work, 'x')], /unknown recipe 'cifar10-resnet21' \(valid: .*cifar10-resnet20/);
+    expect(existsSync(join(work, 'x'))).toBe(false);
+  });
+
+  it('rejects bit widths outside 1..8', () => {
+    fails([...base, '--arch', 'cnn-small', '--quantizer', 'ewgs', '--w-bits', '0', '--out', join(work, 'x')],
+      /weight bits.*1 to 8, got 0/);
+    fails([...base, '--arch', 'cnn-small', '--quantizer', 'lsq', '--w-bits', '4', '--a-bits', '9', '--out', join(work, 'x')],
+      /activation bits.*1 to 8, got 9/);
+    fails([...base, '--arch', 'cnn-small', '--quantizer', 'ewgs', '--w-bits', '2.5', '--out', join(work, 'x')],
+      /--w-bits must be an integer/);
+  });
+
+  it('names the folder of a missing dataset', () => {
+    fails([...base, '--arch', 'cnn-small', '--dataset', 'cifar100', '--data-dir', join(work, 'empty'), '--out', join(work, 'x')],
+      /cifar-100-binary/);
+    expect(existsSync(join(work, 'x'))).toBe(false);
+  });
+
+  it('refuses a teacher or checkpoint of another architecture', () => {
+    fails([...base, '--arch', 'resnet20', '--quantizer', 'ewgs', '--w-bits', '2', '--objective', 'sqakd', '--teacher',
+      join(good, 'checkpoint.ckpt'), '--out', join(work, 'y')], /teacher .* holds a cnn-small for synthetic.*student is a resnet20/);
+    fails(['eval', '--checkpoint', join(good, 'checkpoint.ckpt'), '--arch', 'vgg8'], /holds a cnn-small for synthetic .*not a vgg8/);
+    fails(['eval', '--checkpoint', join(work, 'nothing.ckpt')], /does not exist/);
+    fails([...base, '--arch', 'cnn-small', '--objective', 'sqakd', '--out', join(work, 'y')], /method sqakd distils from a teacher: pass --teacher/);
+  });
+
+  it('stops on a NaN loss with one line, writing no result', () => {
+    fails([...base, '--arch', 'cnn-small', '--lr', '1e30', '--out', join(work, 'nan')],
+      /loss is (NaN|Infinity|-Infinity) at epoch 1, step \d+ .*nothing was saved/);
+    expect(existsSync(join(work, 'nan', 'result.json'))).toBe(false);
+    expect(existsSync(join(work, 'nan', 'checkpoint.ckpt'))).toBe(false);
+  });
+
+  it('leaves an earlier run untouched when asked to write another configuration over it', () => {
+    const before = snapshot(good);
+    fails([...base, '--arch', 'cnn-small', '--seed', '2', '--out', good], /holds a run with another configuration/);
+    fails([...base, '--arch', 'cnn-small', '--lr', '1e30', '--out', good], /holds a run with another configuration/);
+    expect(snapshot(good)).toEqual(before);
+  });
+});

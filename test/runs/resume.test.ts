@@ -1,0 +1,84 @@
+// A training run killed (SIGKILL) in the middle of an epoch resumes after its last finished epoch and ends exactly
+// as an uninterrupted run does: same history of accuracies and losses, bit-identical weights and optimizer state.
+// Checked for a quantized SQAKD student (two optimizers, quantizer parameters) on the built-in synthetic set.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { initBackend } from '../../engine/index.ts';
+import { loadCheckpoint } from '../../runs/checkpoint.ts';
+import type { CheckpointMeta } from '../../runs/trainedModel.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'sqakd-resume-'));
+const teacherArgs = ['train', '--recipe', 'synthetic-cnn-small', '--epochs', '2', '--quiet'];
+const studentArgs = (out: string) => ['train', '--recipe', 'synthetic-cnn-small', '--quantizer', 'ewgs', '--w-bits', '2',
+  '--a-bits', '2', '--objective', 'sqakd', '--teacher', join(work, 'teacher', 'checkpoint.ckpt'), '--epochs', '3',
+  '--quiet', '--out', join(work, out)];
+
+function sqakd(args: string[]): ReturnType<typeof spawnSync> {
+  return spawnSync(process.execPath, ['bin/sqakd.js', ...args], { encoding: 'utf8' });
+}
+
+function loggedEpochs(out: string): number {
+  const path = join(work, out, 'log.jsonl');
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 300_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function historyWithoutTimes(out: string): unknown[] {
+  const result = JSON.parse(readFileSync(join(work, out, 'result.json'), 'utf8')) as { history: Array<Record<string, number>> };
+  return result.history.map(({ seconds: _s, imagesPerSecond: _i, ...rest }) => rest);
+}
+
+describe('resuming a killed run', () => {
+  beforeAll(async () => {
+    await initBackend('libtorch');
+    const teacher = sqakd([...teacherArgs, '--out', join(work, 'teacher')]);
+    expect(teacher.status, String(teacher.stderr)).toBe(0);
+  });
+
+  it('continues after the last finished epoch and ends identical to an uninterrupted run', async () => {
+    const straight = sqakd(studentArgs('straight'));
+    expect(straight.status, String(straight.stderr)).toBe(0);
+
+    const killed: ChildProcess = spawn(process.execPath, ['bin/sqakd.js', ...studentArgs('killed')], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => killed.on('exit', resolve));
+    // Kill during the second epoch: once the first is logged, give the second a moment to start.
+    await waitFor(() => loggedEpochs('killed') >= 1, 'the first epoch');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    killed.kill('SIGKILL');
+    await exited;
+    const interrupted = loadCheckpoint<CheckpointMeta>(join(work, 'killed', 'checkpoint.ckpt')).meta;
+    expect(existsSync(join(work, 'killed', 'result.json'))).toBe(false);
+    expect(interrupted.epochsDone).toBeLessThan(3);
+    console.log(`killed after ${interrupted.epochsDone} finished epoch(s); resuming`);
+
+    const resumed = sqakd(studentArgs('killed'));
+    expect(resumed.status, String(resumed.stderr)).toBe(0);
+    expect(resumed.stdout).toContain(`resuming after epoch ${interrupted.epochsDone} of 3`);
+    expect(historyWithoutTimes('killed')).toEqual(historyWithoutTimes('straight'));
+    expect(loggedEpochs('killed')).toBe(3);
+
+    const a = loadCheckpoint(join(work, 'straight', 'checkpoint.ckpt')).tensors;
+    const b = loadCheckpoint(join(work, 'killed', 'checkpoint.ckpt')).tensors;
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    expect([...a.keys()].some((k) => k.startsWith('optimizer/1/'))).toBe(true);
+    for (const [name, t] of a) expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
+  });
+
+  it('returns the finished result when run again, without training', () => {
+    const again = sqakd(studentArgs('straight'));
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('already finished (3 epochs)');
+  });
+});
