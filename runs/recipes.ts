@@ -79,6 +79,20 @@ function tiny(arch: string, batchSize: number, fp: { lr: number; wd: number },
 
 const one = () => 1;
 
+/** The suite's own quick recipes for cnn-small: SGD teachers, Adam/Adam students (quantizer lr 1e-4 for short runs). */
+function quick(dataset: string, epochs: number, batchSize: number, description: string): Recipe {
+  const common = { epochs, batchSize, schedule: cosine, labelSmoothing: 0, alpha: 1 };
+  return {
+    description,
+    dataset,
+    arch: 'cnn-small',
+    teacher: { ...common, quantizer: 'model', model: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } },
+    student: () => ({
+      ...common, model: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 }, quantizer: { kind: 'adam', lr: 1e-4, weightDecay: 0 },
+    }),
+  };
+}
+
 export const RECIPES: Record<string, Recipe> = {
   'cifar10-resnet20': cifar('cifar10', 'resnet20', 1200, 256, { lr: 0.1, wd: 1e-4 }, { lr: 1e-3, lrQuantizer: 1e-5, wd: 1e-4 }, one),
   'cifar10-vgg8': cifar('cifar10', 'vgg8', 400, 256, { lr: 0.1, wd: 1e-4 }, { lr: 1e-3, lrQuantizer: 1e-5, wd: 1e-4 }, one),
@@ -92,32 +106,9 @@ export const RECIPES: Record<string, Recipe> = {
     (q === 'pact' && w === 4 && a === 4 ? 100 : q === 'dorefa' && w === 8 && a === 8 ? 800 : 1)),
   'tiny-squeezenet': tiny('squeezenet', 64, { lr: 5e-2, wd: 5e-4 }, () => 50),
   // Quick recipes of this suite (not from the paper), for tests and smoke runs.
-  'mnist-cnn-small': {
-    description: 'MNIST cnn-small: 2 teacher epochs (SGD), 2 student epochs (Adam/Adam); for tests and quick looks',
-    dataset: 'mnist',
-    arch: 'cnn-small',
-    teacher: {
-      epochs: 2, batchSize: 128, schedule: cosine, labelSmoothing: 0, alpha: 1, quantizer: 'model',
-      model: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
-    },
-    student: () => ({
-      epochs: 2, batchSize: 128, schedule: cosine, labelSmoothing: 0, alpha: 1,
-      model: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 }, quantizer: { kind: 'adam', lr: 1e-4, weightDecay: 0 },
-    }),
-  },
-  'synthetic-cnn-small': {
-    description: 'the built-in synthetic set with cnn-small: a few epochs, for smoke runs',
-    dataset: 'synthetic',
-    arch: 'cnn-small',
-    teacher: {
-      epochs: 4, batchSize: 64, schedule: cosine, labelSmoothing: 0, alpha: 1, quantizer: 'model',
-      model: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
-    },
-    student: () => ({
-      epochs: 4, batchSize: 64, schedule: cosine, labelSmoothing: 0, alpha: 1,
-      model: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 }, quantizer: { kind: 'adam', lr: 1e-4, weightDecay: 0 },
-    }),
-  },
+  'mnist-cnn-small': quick('mnist', 2, 128,
+    'MNIST cnn-small: 2 teacher epochs (SGD), 2 student epochs (Adam/Adam); for tests and quick looks'),
+  'synthetic-cnn-small': quick('synthetic', 4, 64, 'the built-in synthetic set with cnn-small: a few epochs, for smoke runs'),
 };
 
 export function recipeNames(): string[] {
