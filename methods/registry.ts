@@ -1,10 +1,12 @@
-// The training methods by name. Adding one means a file in methods/ and a line here.
+// The training methods by name: the three objectives and the feature-distillation methods of SPEC section 3.
+// Adding one means a file in methods/ and a line here.
+import { at } from './at.ts';
 import { ce } from './ce.ts';
 import { kd } from './kd.ts';
 import type { TrainingMethod } from './method.ts';
 import { sqakd } from './sqakd.ts';
 
-export const METHODS: Record<string, TrainingMethod> = { ce, kd, sqakd };
+export const METHODS: Record<string, TrainingMethod> = { ce, kd, sqakd, at };
 
 /** A method by name; an unknown name is an error listing the valid ones. */
 export function trainingMethod(name: string): TrainingMethod {

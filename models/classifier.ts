@@ -1,5 +1,6 @@
-// What every architecture provides: logits, the feature taps the KD methods read (SPEC section 3), and which of
-// its layers stay in full precision by default when the model is quantized (SPEC section 2).
+// What every architecture provides: logits, the feature taps the KD methods read (SPEC section 3), which of its
+// layers stay in full precision by default when the model is quantized (SPEC section 2), and which form its
+// classifier head.
 import type * as tf from '@tensorflow/tfjs-core';
 
 import { Module } from './nn/module.ts';
@@ -21,6 +22,8 @@ export abstract class Classifier extends Module {
   abstract readonly tapNames: readonly string[];
   /** Module paths kept in full precision by default when the model is quantized. */
   abstract readonly fullPrecisionLayers: readonly string[];
+  /** Module paths of the classifier head (what is not a "feature layer", e.g. for FSP's pre-stage). */
+  abstract readonly classifierLayers: readonly string[];
 
   abstract forwardWithFeatures(x: tf.Tensor): ClassifierOutput;
 

@@ -16,6 +16,7 @@ type Module = Conv2d | BatchNorm2d | ReLU | MaxPool2d;
 export class CnnSmall extends Classifier {
   readonly tapNames = ['stem', 'stage1', 'stage2', 'pooled'];
   readonly fullPrecisionLayers = ['stem.0', 'fc'];
+  readonly classifierLayers = ['fc'];
   private readonly pool = new GlobalAvgPool();
 
   constructor({ classes, inChannels }: ArchitectureOptions) {

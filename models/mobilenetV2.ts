@@ -58,6 +58,7 @@ class InvertedResidual extends Module {
 export class MobileNetV2 extends Classifier {
   readonly tapNames = ['stem', ...STAGES, 'head', 'pooled'];
   readonly fullPrecisionLayers = ['stem.0', 'classifier'];
+  readonly classifierLayers = ['classifier'];
   private readonly pool = new GlobalAvgPool();
 
   constructor({ classes, inChannels }: ArchitectureOptions) {

@@ -48,6 +48,7 @@ const STAGES = ['layer1', 'layer2', 'layer3'];
 export class ResNetCifar extends Classifier {
   readonly tapNames = ['stem', 'stage1', 'stage2', 'stage3', 'pooled'];
   readonly fullPrecisionLayers = ['conv1', 'bnFinal', 'fc'];
+  readonly classifierLayers = ['bnFinal', 'fc'];
   private readonly pool = new GlobalAvgPool();
 
   constructor(depth: 20 | 32, { classes, inChannels }: ArchitectureOptions) {

@@ -45,6 +45,7 @@ const STAGES = ['layer1', 'layer2', 'layer3', 'layer4'];
 export class ResNetImagenet extends Classifier {
   readonly tapNames = ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'pooled'];
   readonly fullPrecisionLayers = ['conv1', 'fc'];
+  readonly classifierLayers = ['fc'];
   private readonly maxPool = new MaxPool2d(3, 2, 1);
   private readonly pool = new GlobalAvgPool();
 

@@ -69,6 +69,7 @@ class ShuffleUnit extends Module {
 export class ShuffleNetV2 extends Classifier {
   readonly tapNames = ['stem', ...STAGES, 'conv5', 'pooled'];
   readonly fullPrecisionLayers = ['conv1.0', 'fc'];
+  readonly classifierLayers = ['fc'];
   private readonly maxPool = new MaxPool2d(3, 2, 1);
   private readonly pool = new GlobalAvgPool();
 

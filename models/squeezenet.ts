@@ -38,6 +38,7 @@ class Fire extends Module {
 export class SqueezeNet extends Classifier {
   readonly tapNames = ['stem', ...STAGES, 'pooled'];
   readonly fullPrecisionLayers = ['conv1', 'finalConv'];
+  readonly classifierLayers = ['finalConv'];
   private readonly maxPool = new MaxPool2d(3, 2, 0, true);
   private readonly pool = new GlobalAvgPool();
 

@@ -12,6 +12,7 @@ const POOLED_STAGES = 3;
 export class VggCifar extends Classifier {
   readonly tapNames = ['stage0', 'stage1', 'stage2', 'stage3', 'stage4', 'pooled'];
   readonly fullPrecisionLayers = ['stage0', 'classifier'];
+  readonly classifierLayers = ['classifier'];
   private readonly pools: MaxPool2d[] = [];
   private readonly pool = new GlobalAvgPool();
 

@@ -14,6 +14,7 @@ const POOLED_STAGES = 4;
 export class VggImagenet extends Classifier {
   readonly tapNames = ['stage0', 'stage1', 'stage2', 'stage3', 'stage4', 'pooled'];
   readonly fullPrecisionLayers = ['stage0.0', 'classifier'];
+  readonly classifierLayers = ['classifier'];
   private readonly maxPool = new MaxPool2d(2);
   private readonly pool = new GlobalAvgPool();
 

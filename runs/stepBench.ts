@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
 
-import { DEFAULT_METHOD_SETTINGS } from '../methods/method.ts';
+import { DEFAULT_METHOD_SETTINGS, type LossInputs } from '../methods/method.ts';
 import { sqakd } from '../methods/sqakd.ts';
 import { calibrateQuantizers, quantizeModel } from '../models/quantize.ts';
 import { createModel } from '../models/registry.ts';
@@ -46,9 +46,9 @@ export async function benchStep(options: StepBenchOptions): Promise<StepBenchRes
     new Adam(params.filter((p) => p.group === 'model'), { lr: 1e-3, weightDecay: 1e-4 }),
     new Adam(params.filter((p) => p.group === 'quantizer'), { lr: 1e-5 }),
   ];
-  const models = { student, teacher, method: sqakd, settings: DEFAULT_METHOD_SETTINGS, optimizers };
+  const loss = (inputs: LossInputs) => sqakd.loss!(inputs, DEFAULT_METHOD_SETTINGS);
   const bench = new Bench({ time: 0, iterations: options.steps, warmup: true, warmupIterations: 2, throws: true });
-  bench.add('step', () => { trainingStep(models, { x }); });
+  bench.add('step', () => { trainingStep(student, teacher, { x }, loss, optimizers); });
   await bench.run();
   const result = bench.getTask('step')?.result;
   if (!result || result.state !== 'completed') throw new Error('the step benchmark did not complete');

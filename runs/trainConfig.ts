@@ -29,8 +29,15 @@ export interface TrainRequest {
   lrQuantizer?: number;
   alpha?: number;
   gamma?: number;
+  beta?: number;
   temperature?: number;
   labelSmoothing?: number;
+  /** Feature methods: train without the cross-entropy term (and without labels). */
+  labelFree?: boolean;
+  /** Pre-stage epochs of FSP / FT. */
+  preEpochs?: number;
+  /** Method-specific options (e.g. { negatives: 4096 } for CRD). */
+  methodOptions?: Record<string, number>;
   fullPrecision?: string[];
   perChannelWeights?: boolean;
   /** EWGS delta: a number, or 'hessian' to set it from Hessian-trace estimates every few epochs. */
@@ -124,6 +131,15 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   if (method.needsTeacher && !request.teacher) {
     throw new Error(`method ${method.name} distils from a teacher: pass --teacher <checkpoint of a trained model>`);
   }
+  if (request.labelFree && method.name !== 'sqakd' && !method.labelFree.possible) {
+    throw new Error(`method ${method.name} cannot run label-free: ${method.labelFree.reason}`);
+  }
+  const unknownOptions = Object.keys(request.methodOptions ?? {}).filter((k) => !(k in method.options));
+  if (unknownOptions.length) {
+    const valid = Object.keys(method.options);
+    throw new Error(`method ${method.name} has no option ${unknownOptions.join(', ')} ` +
+      `(${valid.length ? `valid: ${valid.join(', ')}` : 'it takes none'})`);
+  }
 
   const recipeName = request.recipe ?? defaultRecipeName(dataset, arch) ?? null;
   const base = recipeName ? recipeByName(recipeName) : GENERIC;
@@ -138,11 +154,18 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   };
   const seed = request.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${seed}`);
+  const preEpochs = request.preEpochs ?? method.preEpochs;
+  if (!Number.isInteger(preEpochs) || preEpochs < 0) throw new Error(`--pre-epochs must be a non-negative integer, got ${preEpochs}`);
   const settings: MethodSettings = {
-    alpha: request.alpha ?? phase.alpha ?? DEFAULT_METHOD_SETTINGS.alpha,
+    // SPEC section 3: feature methods run with CE weight 1 and KL weight 0 unless asked otherwise.
+    alpha: request.alpha ?? (method.kind === 'feature' ? 0 : phase.alpha ?? DEFAULT_METHOD_SETTINGS.alpha),
     gamma: request.gamma ?? DEFAULT_METHOD_SETTINGS.gamma,
+    beta: request.beta ?? method.beta,
     temperature: positive(request.temperature, '--temperature') ?? DEFAULT_METHOD_SETTINGS.temperature,
     labelSmoothing: request.labelSmoothing ?? phase.labelSmoothing,
+    labelFree: method.kind === 'feature' ? request.labelFree ?? false : !method.needsLabels,
+    preEpochs,
+    options: { ...method.options, ...request.methodOptions },
   };
   return {
     dataset, arch, method: method.name, quantization, teacher: request.teacher ?? null, recipe: recipeName, seed,

@@ -8,6 +8,8 @@ import { type Checkpoint, loadCheckpoint, loadModelTensors } from './checkpoint.
 import { quantizationSpec, type TrainConfig } from './trainConfig.ts';
 
 export interface EpochRecord {
+  /** Present on the epochs of a method's pre-stage. */
+  stage?: 'pre';
   epoch: number;
   lr: number;
   trainLoss: number;
@@ -24,9 +26,13 @@ export interface CheckpointMeta {
   config: TrainConfig;
   /** What the model was built for. */
   input: { classes: number; channels: number; height: number; width: number };
+  /** Main-stage epochs finished. */
   epochsDone: number;
   history: EpochRecord[];
+  /** Pre-stage epochs (FSP, FT), finished before the main stage. */
+  preHistory?: EpochRecord[];
   optimizerSteps: number[];
+  preOptimizerSteps?: number[];
   teacherTop1: number | null;
   backend: string;
   /** EWGS deltas set from Hessian estimates (--ewgs-delta hessian), by quantizer path. */

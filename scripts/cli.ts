@@ -4,6 +4,7 @@ import { benchCommand } from './commands/bench.ts';
 import { dataCommand } from './commands/data.ts';
 import { evalCommand } from './commands/eval.ts';
 import { listCommand } from './commands/list.ts';
+import { methodsCommand } from './commands/methods.ts';
 import { trainCommand } from './commands/train.ts';
 import { type Command, parseCommandArgs, UsageError } from './command.ts';
 
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   eval: evalCommand,
   list: listCommand,
+  methods: methodsCommand,
 };
 
 function help(): string {

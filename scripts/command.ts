@@ -3,11 +3,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Parsed flags: strings, booleans, or lists of strings for repeatable flags. */
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
 export interface Command {
   summary: string;
   usage: string;
   options: Options;
-  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
+  run(values: FlagValues, positionals: string[]): Promise<void>;
 }
 
 /** An error meant for the user: printed as one line, without a stack trace. */
@@ -15,12 +18,12 @@ export class UsageError extends Error {}
 
 /** Parses `args` against a command's options; unknown or malformed flags become a UsageError listing valid ones. */
 export function parseCommandArgs(name: string, command: Command, args: string[]): {
-  values: Record<string, string | boolean | undefined>;
+  values: FlagValues;
   positionals: string[];
 } {
   try {
     const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values: values as FlagValues, positionals };
   } catch (e) {
     const valid = Object.keys(command.options).map((o) => `--${o}`).join(', ');
     // node's messages run on with advice about '--'; the first sentence names the problem.
@@ -30,7 +33,7 @@ export function parseCommandArgs(name: string, command: Command, args: string[])
 }
 
 /** A flag value as a positive integer, or a UsageError naming the flag. */
-export function positiveInt(value: string | boolean | undefined, flag: string, fallback: number): number {
+export function positiveInt(value: FlagValues[string], flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${value}'`);
@@ -38,7 +41,7 @@ export function positiveInt(value: string | boolean | undefined, flag: string, f
 }
 
 /** A flag value as a finite number, or a UsageError naming the flag. */
-export function numberFlag(value: string | boolean | undefined, flag: string): number | undefined {
+export function numberFlag(value: FlagValues[string], flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) {
@@ -48,13 +51,28 @@ export function numberFlag(value: string | boolean | undefined, flag: string): n
 }
 
 /** A flag value as an integer, or a UsageError naming the flag. */
-export function integerFlag(value: string | boolean | undefined, flag: string): number | undefined {
+export function integerFlag(value: FlagValues[string], flag: string): number | undefined {
   const n = numberFlag(value, flag);
   if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer, got '${value}'`);
   return n;
 }
 
 /** A string flag, or undefined. */
-export function stringFlag(value: string | boolean | undefined): string | undefined {
+export function stringFlag(value: FlagValues[string]): string | undefined {
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Repeated `--flag key=value` pairs as numbers by key, or a UsageError naming the malformed one. */
+export function keyValueNumbers(value: FlagValues[string], flag: string): Record<string, number> | undefined {
+  if (value === undefined) return undefined;
+  const out: Record<string, number> = {};
+  for (const pair of Array.isArray(value) ? value : [String(value)]) {
+    const [key, raw, ...rest] = pair.split('=');
+    const n = Number(raw);
+    if (!key || raw === undefined || rest.length || raw.trim() === '' || !Number.isFinite(n)) {
+      throw new UsageError(`--${flag} takes key=number, got '${pair}'`);
+    }
+    out[key] = n;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { ARCHITECTURES, architectureNames } from '../../models/registry.ts';
 import { benchEngine, initBackend } from '../../engine/index.ts';
 import { referenceScript, runReference } from '../../runs/pytorchReference.ts';
 import { benchStep } from '../../runs/stepBench.ts';
-import { type Command, positiveInt, stringFlag, UsageError } from '../command.ts';
+import { type Command, type FlagValues, positiveInt, stringFlag, UsageError } from '../command.ts';
 
 const BENCHMARKS = ['engine', 'step'];
 const REFERENCE_ARCHS = ['resnet20', 'vgg8'];
@@ -62,7 +62,7 @@ export const benchCommand: Command = {
   },
 };
 
-async function stepBenchmark(values: Record<string, string | boolean | undefined>): Promise<void> {
+async function stepBenchmark(values: FlagValues): Promise<void> {
   const arch = stringFlag(values.arch) ?? 'resnet20';
   if (!ARCHITECTURES[arch]) throw new UsageError(`unknown architecture '${arch}' (valid: ${architectureNames().join(', ')})`);
   const quantizer = stringFlag(values.quantizer) ?? 'ewgs';

@@ -9,11 +9,11 @@ const LISTS: Record<string, () => Array<[string, string]>> = {
   archs: () => Object.entries(ARCHITECTURES).map(([name, a]) => [name, a.description]),
   recipes: () => Object.entries(RECIPES).map(([name, r]) => [name, r.description]),
   quantizers: () => Object.entries(QUANTIZERS).map(([name, q]) => [name, `${q.description} (${q.reference})`]),
-  objectives: () => Object.entries(METHODS).map(([name, m]) => [name, m.description]),
+  methods: () => Object.entries(METHODS).map(([name, m]) => [name, m.description]),
 };
 
 export const listCommand: Command = {
-  summary: 'list the architectures, recipes, quantizers or objectives a run can name',
+  summary: 'list the architectures, recipes, quantizers or methods a run can name',
   usage: `sqakd list ${Object.keys(LISTS).join('|')}`,
   options: {},
   async run(_values, positionals) {

@@ -5,12 +5,13 @@ import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
 import { resolveTrainConfig, type TrainRequest } from '../../runs/trainConfig.ts';
 import { runTraining } from '../../runs/trainer.ts';
-import { type Command, integerFlag, numberFlag, stringFlag, UsageError } from '../command.ts';
+import { type Command, integerFlag, keyValueNumbers, numberFlag, stringFlag, UsageError } from '../command.ts';
 
 export const trainCommand: Command = {
-  summary: 'train one model: a teacher (--quantizer none) or a quantized student (--objective ce|kd|sqakd)',
+  summary: 'train one model: a teacher (--quantizer none) or a quantized student with a method (sqakd list methods)',
   usage: 'sqakd train --out <folder> [--recipe cifar10-resnet20] [--dataset cifar10] [--arch resnet20] ' +
-    '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--objective ce|kd|sqakd] [--teacher <checkpoint>] ' +
+    '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] [--label-free] ' +
+    '[--teacher <checkpoint>] [--beta X] [--pre-epochs N] [--method-option key=value ...] ' +
     '[--epochs N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
     '[--label-smoothing X] [--fp-layers a,b] [--per-channel] [--ewgs-delta X|hessian] [--pact-fixed-alpha] ' +
     '[--data-dir <dir>] [--backend ...] [--quiet]',
@@ -22,6 +23,8 @@ export const trainCommand: Command = {
     'lr-quantizer': { type: 'string' }, alpha: { type: 'string' }, gamma: { type: 'string' },
     temperature: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'fp-layers': { type: 'string' },
     'per-channel': { type: 'boolean' }, 'ewgs-delta': { type: 'string' }, 'pact-fixed-alpha': { type: 'boolean' },
+    'label-free': { type: 'boolean' }, beta: { type: 'string' }, 'pre-epochs': { type: 'string' },
+    'method-option': { type: 'string', multiple: true },
     'data-dir': { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' },
   },
   async run(values) {
@@ -42,6 +45,9 @@ export const trainCommand: Command = {
       perChannelWeights: values['per-channel'] === true ? true : undefined,
       ewgsDelta: delta === undefined ? undefined : delta === 'hessian' ? 'hessian' : numberFlag(delta, 'ewgs-delta'),
       pactTrainAlpha: values['pact-fixed-alpha'] === true ? false : undefined,
+      labelFree: values['label-free'] === true ? true : undefined, beta: numberFlag(values.beta, 'beta'),
+      preEpochs: integerFlag(values['pre-epochs'], 'pre-epochs'),
+      methodOptions: keyValueNumbers(values['method-option'], 'method-option'),
     };
     const config = resolveTrainConfig(request);
     const backend = await initBackend(stringFlag(values.backend));
@@ -50,7 +56,8 @@ export const trainCommand: Command = {
       progress: values.quiet ? null : process.stderr,
     });
     console.log(`${result.arch} on ${result.dataset}, ${result.quantizer === 'none' ? 'full precision'
-      : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${result.method}: top-1 ${result.top1.toFixed(2)}% ` +
+      : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${result.method}${result.config.settings.labelFree &&
+      result.method !== 'sqakd' ? ' (label-free)' : ''}: top-1 ${result.top1.toFixed(2)}% ` +
       `(best ${result.top1Best.toFixed(2)}%${result.teacherTop1 === null ? '' : `, teacher ${result.teacherTop1.toFixed(2)}%`}), ` +
       `${result.epochs} epochs, ${Math.round(result.imagesPerSecond)} img/s, ${result.wallSeconds.toFixed(0)} s -> ${out}/result.json`);
   },

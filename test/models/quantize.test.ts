@@ -266,6 +266,7 @@ function checkCalibration(layer: QuantConv2d, x: tf.Tensor, bits: number, perCha
 class OneConv extends Classifier {
   readonly tapNames = ['pooled'];
   readonly fullPrecisionLayers: string[] = [];
+  readonly classifierLayers: string[] = [];
 
   constructor() {
     super();
