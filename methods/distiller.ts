@@ -24,8 +24,11 @@ export interface DistillInputs {
 }
 
 export interface PreStage {
-  /** What the pre-stage trains: the student's feature layers (not its classifier), or the distiller's own heads. */
-  trains: 'student-features' | 'distiller';
+  /**
+   * What the pre-stage trains: the student's feature layers (all but its classifier head, FSP), or one child module
+   * of the distiller, by its registered name (FT's paraphraser).
+   */
+  trains: 'student-features' | { distillerChild: string };
   loss(inputs: DistillInputs): tf.Scalar;
 }
 

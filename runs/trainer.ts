@@ -151,7 +151,9 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
     groups.push(...createOptimizerGroups([...student.namedParameters(), ...distillerParams], phase));
     const preStage = distiller?.preStage ?? null;
     if (preStage && settings.preEpochs > 0) {
-      const trainable = preStage.trains === 'distiller' ? distillerParams : featureParameters(student);
+      const trains = preStage.trains;
+      const trainable = trains === 'student-features' ? featureParameters(student)
+        : distillerParams.filter((p) => p.name.startsWith(`distiller.${trains.distillerChild}.`));
       preGroups.push(...createOptimizerGroups(trainable, phase));
     }
 
