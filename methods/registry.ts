@@ -1,12 +1,24 @@
 // The training methods by name: the three objectives and the feature-distillation methods of SPEC section 3.
 // Adding one means a file in methods/ and a line here.
 import { at } from './at.ts';
+import { cc } from './cc.ts';
 import { ce } from './ce.ts';
+import { cktf } from './cktf.ts';
+import { crd } from './crd.ts';
+import { fitnet } from './fitnet.ts';
+import { fsp } from './fsp.ts';
+import { ft } from './ft.ts';
 import { kd } from './kd.ts';
 import type { TrainingMethod } from './method.ts';
+import { nst } from './nst.ts';
+import { rkd } from './rkd.ts';
+import { sp } from './sp.ts';
 import { sqakd } from './sqakd.ts';
+import { vid } from './vid.ts';
 
-export const METHODS: Record<string, TrainingMethod> = { ce, kd, sqakd, at };
+export const METHODS: Record<string, TrainingMethod> = {
+  ce, kd, sqakd, at, nst, sp, rkd, crd, fitnet, cc, vid, fsp, ft, cktf,
+};
 
 /** A method by name; an unknown name is an error listing the valid ones. */
 export function trainingMethod(name: string): TrainingMethod {

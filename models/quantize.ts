@@ -46,12 +46,13 @@ function quantizedForward(layer: QuantizedLayer, x: tf.Tensor, weight: tf.Variab
   if (layer.calibrating) {
     layer.activationQuantizer.calibrate(x);
     layer.weightQuantizer.calibrate(weight);
-    if (layer.outputScale) {
-      layer.outputScale.assign(tf.tidy(() => {
+    const scale = layer.outputScale;
+    if (scale) {
+      tf.tidy(() => {
         const reference = apply(x, weight).abs().mean();
         const quantized = apply(layer.activationQuantizer.forward(x), layer.weightQuantizer.forward(weight)).abs().mean();
-        return reference.div(quantized.maximum(1e-12));
-      }));
+        scale.assign(reference.div(quantized.maximum(1e-12)));
+      });
     }
   }
   const y = apply(layer.activationQuantizer.forward(x), layer.weightQuantizer.forward(weight));

@@ -7,6 +7,7 @@ import { EwgsQuantizer } from '../methods/quantizers/ewgs.ts';
 import { updateEwgsDeltas } from '../methods/quantizers/hessianDelta.ts';
 import type { LossInputs } from '../methods/method.ts';
 import type { Classifier } from '../models/classifier.ts';
+import type { Module } from '../models/nn/module.ts';
 import { deriveSeed } from '../models/nn/index.ts';
 
 export const HESSIAN_EVERY = 10;
@@ -21,10 +22,15 @@ function* takeBatches<T>(source: Generator<T>, count: number): Generator<T> {
   source.return(undefined);
 }
 
-/** Sets each EWGS quantizer's delta from Hessian-trace estimates of `loss`; returns the deltas by path. */
+/**
+ * Sets each EWGS quantizer's delta from Hessian-trace estimates of `loss`; returns the deltas by path. The loss's
+ * own state (a distiller's buffers, e.g. CRD's memory banks) is put back as it was, so the estimate does not
+ * change training.
+ */
 export function estimateDeltas(student: Classifier, teacher: Classifier | null, loss: (inputs: LossInputs) => tf.Scalar,
-  loader: DataLoader, epoch: number, seed: number): Record<string, number> {
+  lossState: Module | null, loader: DataLoader, epoch: number, seed: number): Record<string, number> {
   const batches = [...takeBatches(loader.epoch(epoch), HESSIAN_BATCHES)];
+  const saved = (lossState?.namedBuffers() ?? []).map(([, buffer]) => [buffer, tf.keep(buffer.clone())] as const);
   try {
     const losses = batches.map((batch) => () => loss({
       student: student.forwardWithFeatures(batch.x),
@@ -36,6 +42,10 @@ export function estimateDeltas(student: Classifier, teacher: Classifier | null, 
     return Object.fromEntries(estimates.map((e) => [e.path, e.delta]));
   } finally {
     for (const b of batches) tf.dispose([b.x, ...(b.labels ? [b.labels] : [])]);
+    for (const [buffer, value] of saved) {
+      buffer.assign(value);
+      value.dispose();
+    }
   }
 }
 

@@ -252,6 +252,9 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
     };
 
     if (preStage && preGroups.length) {
+      // A pre-stage that trains only the distiller (FT's paraphraser) leaves the student as it is, batch-norm
+      // statistics included.
+      if (preStage.trains !== 'student-features') student.eval();
       for (let epoch = preHistory.length; epoch < settings.preEpochs; epoch++) {
         const record = runEpoch({
           label: `pre-stage ${epoch + 1}/${settings.preEpochs}`, stage: 'pre', epoch, epochs: settings.preEpochs,
@@ -262,11 +265,13 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         saveProgress();
         appendFileSync(join(place.out, 'log.jsonl'), `${JSON.stringify(record)}\n`);
       }
+      student.train();
     }
     const hessian = config.quantization?.ewgsDelta === 'hessian';
     for (let epoch = history.length; epoch < phase.epochs; epoch++) {
       if (hessian && epoch % HESSIAN_EVERY === 0) {
-        ewgsDeltas = estimateDeltas(student, teacher, mainLoss, loader, preEpochsOffset + epoch, deriveSeed(config.seed, 'hessian'));
+        ewgsDeltas = estimateDeltas(student, teacher, mainLoss, distiller, loader, preEpochsOffset + epoch,
+          deriveSeed(config.seed, 'hessian'));
         const values = Object.values(ewgsDeltas);
         log(`epoch ${epoch + 1}: EWGS delta from the Hessian trace, mean ${mean(values).toExponential(2)} over ${values.length} quantizers`);
       }

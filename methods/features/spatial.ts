@@ -1,9 +1,13 @@
 // Helpers for methods that compare spatial feature maps (NHWC) of the student and the teacher.
 import type * as tf from '@tensorflow/tfjs-core';
 
-/** Rows scaled to unit L2 norm (PyTorch's F.normalize, eps 1e-12). */
+/**
+ * Rows scaled to unit L2 norm (PyTorch's F.normalize, eps 1e-12: x / max(|x|, eps)). The clamp is taken on the
+ * squared norm, sqrt(max(|x|^2, eps^2)), which has the same value but a finite gradient for an all-zero row (a dead
+ * channel, a zero difference vector): sqrt's derivative at 0 would otherwise turn the row's gradient into NaN.
+ */
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return x.div(x.square().sum(1, true).sqrt().maximum(1e-12));
+  return x.div(x.square().sum(1, true).maximum(1e-24).sqrt());
 }
 
 /** Checks a tap has the same spatial size in both models (a one-line error naming the tap otherwise). */

@@ -24,7 +24,7 @@ export class LsqQuantizer extends Quantizer {
   }
 
   calibrate(x: tf.Tensor): void {
-    this.step.assign(tf.tidy(() => meanAbs(this.channelView(x), this.channels !== undefined)
+    tf.tidy(() => this.step.assign(meanAbs(this.channelView(x), this.channels !== undefined)
       .mul(2 / Math.sqrt(this.qp)).maximum(1e-8)));
   }
 

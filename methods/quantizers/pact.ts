@@ -26,7 +26,7 @@ export class PactQuantizer extends Quantizer {
   }
 
   calibrate(x: tf.Tensor): void {
-    this.alpha.assign(tf.tidy(() => std(x, false).mul(3 / HALF_NORMAL_STD).maximum(1e-3)));
+    tf.tidy(() => this.alpha.assign(std(x, false).mul(3 / HALF_NORMAL_STD).maximum(1e-3)));
   }
 
   forward(x: tf.Tensor): tf.Tensor {

@@ -26,8 +26,11 @@ export class BatchNorm extends Module {
   }
 
   resetParameters(): void {
-    this.weight.assign(tf.onesLike(this.weight));
-    this.bias.assign(tf.zerosLike(this.bias));
+    // Assigning inside tidy frees the temporaries once the variables hold their values.
+    tf.tidy(() => {
+      this.weight.assign(tf.onesLike(this.weight));
+      this.bias.assign(tf.zerosLike(this.bias));
+    });
   }
 
   forward(x: tf.Tensor): tf.Tensor {

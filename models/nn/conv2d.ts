@@ -54,11 +54,14 @@ export class Conv2d extends Module {
     const fanIn = (this.depthwise ? 1 : this.inChannels) * k2;
     // PyTorch's fan-out is out channels x kernel area whatever the groups (its depthwise weight is [out, 1, k, k]).
     const fanOut = this.outChannels * k2;
-    this.weight.assign(tf.tidy(() => initialWeight(this.weight.shape, this.init, fanIn, fanOut, seed)));
-    if (this.bias) {
-      const bound = this.init === 'torch-default' ? 1 / Math.sqrt(fanIn) : 0;
-      this.bias.assign(tf.tidy(() => tf.randomUniform(this.bias!.shape, -bound, bound, 'float32', seed + 1)));
-    }
+    // Assigning inside tidy frees the temporaries once the variables hold their values.
+    tf.tidy(() => {
+      this.weight.assign(initialWeight(this.weight.shape, this.init, fanIn, fanOut, seed));
+      if (this.bias) {
+        const bound = this.init === 'torch-default' ? 1 / Math.sqrt(fanIn) : 0;
+        this.bias.assign(tf.randomUniform(this.bias.shape, -bound, bound, 'float32', seed + 1));
+      }
+    });
   }
 
   /** The convolution itself, with the weight given (quantized layers pass a quantized one). */

@@ -21,11 +21,14 @@ export class Linear extends Module {
   }
 
   resetParameters(seed: number): void {
-    this.weight.assign(tf.tidy(() => initialWeight(this.weight.shape, this.init, this.inFeatures, this.outFeatures, seed)));
-    if (this.bias) {
-      const bound = this.init === 'torch-default' ? 1 / Math.sqrt(this.inFeatures) : 0;
-      this.bias.assign(tf.tidy(() => tf.randomUniform(this.bias!.shape, -bound, bound, 'float32', seed + 1)));
-    }
+    // Assigning inside tidy frees the temporaries once the variables hold their values.
+    tf.tidy(() => {
+      this.weight.assign(initialWeight(this.weight.shape, this.init, this.inFeatures, this.outFeatures, seed));
+      if (this.bias) {
+        const bound = this.init === 'torch-default' ? 1 / Math.sqrt(this.inFeatures) : 0;
+        this.bias.assign(tf.randomUniform(this.bias.shape, -bound, bound, 'float32', seed + 1));
+      }
+    });
   }
 
   /** The product itself, with the weight given (quantized layers pass a quantized one). */

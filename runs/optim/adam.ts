@@ -27,8 +27,8 @@ export class Adam extends Optimizer {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     for (const p of params) {
-      this.slots.set(`m.${p.name}`, tf.variable(tf.zerosLike(p.variable), false));
-      this.slots.set(`v.${p.name}`, tf.variable(tf.zerosLike(p.variable), false));
+      this.addSlot(`m.${p.name}`, p.variable);
+      this.addSlot(`v.${p.name}`, p.variable);
     }
   }
 

@@ -1,6 +1,6 @@
 // Optimizers with PyTorch's update rules (tfjs's have no coupled weight decay), over named parameters so their
 // state can be checkpointed and restored by name.
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 import type { NamedParameter } from '../../models/nn/module.ts';
 
@@ -20,6 +20,11 @@ export abstract class Optimizer {
   constructor(params: NamedParameter[], learningRate: number) {
     this.params = params;
     this.learningRate = learningRate;
+  }
+
+  /** Adds a zero-filled state slot shaped like `like` (the temporary zeros are freed once the variable holds them). */
+  protected addSlot(name: string, like: tf.Tensor): void {
+    this.slots.set(name, tf.tidy(() => tf.variable(tf.zerosLike(like), false)));
   }
 
   /** The variables this optimizer updates. */

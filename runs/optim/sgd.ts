@@ -24,7 +24,7 @@ export class Sgd extends Optimizer {
     this.momentum = options.momentum ?? 0;
     this.weightDecay = options.weightDecay ?? 0;
     this.nesterov = options.nesterov ?? false;
-    for (const p of params) this.slots.set(`momentum.${p.name}`, tf.variable(tf.zerosLike(p.variable), false));
+    for (const p of params) this.addSlot(`momentum.${p.name}`, p.variable);
   }
 
   apply(grads: Record<string, tf.Tensor>): void {

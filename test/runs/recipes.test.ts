@@ -156,7 +156,9 @@ describe('resolveTrainConfig', () => {
     expect(c.seed).toBe(1);
     expect(c.phase).toEqual(RECIPES['cifar10-resnet20'].teacher);
     expect(c.phase.epochs).toBe(1200);
-    expect(c.settings).toEqual({ alpha: 1, gamma: 1, temperature: 4, labelSmoothing: 0 });
+    // CE is an objective: no feature-loss weight, no pre-stage, reads labels.
+    expect(c.settings).toEqual({ alpha: 1, gamma: 1, beta: 0, temperature: 4, labelSmoothing: 0, labelFree: false, preEpochs: 0,
+      options: {} });
   });
 
   it('a quantized SQAKD student takes the student recipe: CIFAR-100 ResNet-32 W4A4 has alpha 100', () => {
@@ -193,7 +195,8 @@ describe('resolveTrainConfig', () => {
     expect([c.phase.epochs, c.phase.batchSize]).toEqual([3, 16]);
     expect(c.phase.model).toEqual({ kind: 'adam', lr: 0.01, weightDecay: 1e-4 });
     expect(c.phase.quantizer).toEqual({ kind: 'adam', lr: 1e-4, weightDecay: 0 });
-    expect(c.settings).toEqual({ alpha: 5, gamma: 0.5, temperature: 2, labelSmoothing: 0.2 });
+    expect(c.settings).toEqual({ alpha: 5, gamma: 0.5, beta: 0, temperature: 2, labelSmoothing: 0.2, labelFree: false,
+      preEpochs: 0, options: {} });
     expect(c.seed).toBe(7);
     expect(c.quantization).toMatchObject({ perChannelWeights: true, ewgsDelta: 'hessian', fullPrecision: ['conv1'] });
     // The recipe itself is untouched.
@@ -218,7 +221,7 @@ describe('resolveTrainConfig', () => {
       /^unknown architecture 'resnet99' \(valid: cnn-small, resnet20, resnet32, vgg8, vgg13, resnet18, vgg11bn, mobilenetv2, shufflenetv2, squeezenet\)$/],
     ['unknown quantizer', { dataset: 'cifar10', arch: 'resnet20', quantizer: 'ternary' },
       /^unknown quantizer 'ternary' \(valid: ewgs, pact, lsq, dorefa, or none\)$/],
-    ['unknown method', { dataset: 'cifar10', arch: 'resnet20', method: 'fitnet9' }, /^unknown method 'fitnet9' \(valid: ce, kd, sqakd\)$/],
+    ['unknown method', { dataset: 'cifar10', arch: 'resnet20', method: 'fitnet9' }, /^unknown method 'fitnet9' \(valid: ce, kd, sqakd, [a-z, ]+\)$/],
     ['unknown dataset', { dataset: 'imagenet', arch: 'resnet20' },
       /^unknown dataset 'imagenet' \(valid: synthetic, mnist, fashion-mnist, cifar10, cifar100, tiny-imagenet, tiny-imagenet-224\)$/],
     ['unknown recipe', { recipe: 'cifar10-resnet56' }, /^unknown recipe 'cifar10-resnet56' \(valid: cifar10-resnet20, .*tiny-squeezenet.*\)$/],
