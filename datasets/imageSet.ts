@@ -11,3 +11,13 @@ export interface ImageSet {
 }
 
 export type Split = 'train' | 'test';
+
+/** The first `count` images of a split (a quick look at a large dataset); a view, no copy. */
+export function firstImages(set: ImageSet, count: number | undefined): ImageSet {
+  if (count === undefined || count === set.count) return set;
+  if (!Number.isInteger(count) || count < 1 || count > set.count) {
+    throw new Error(`--train-images must be an integer from 1 to ${set.count} (the split's size), got ${count}`);
+  }
+  const perImage = set.height * set.width * set.channels;
+  return { ...set, images: set.images.subarray(0, count * perImage), labels: set.labels.subarray(0, count), count };
+}

@@ -43,6 +43,8 @@ export interface TrainRequest {
   /** EWGS delta: a number, or 'hessian' to set it from Hessian-trace estimates every few epochs. */
   ewgsDelta?: number | 'hessian';
   pactTrainAlpha?: boolean;
+  /** Train on the first N training images only (a quick look); the test split stays whole. */
+  trainImages?: number;
 }
 
 export interface QuantizationConfig {
@@ -72,6 +74,8 @@ export interface TrainConfig {
   seed: number;
   phase: PhaseRecipe;
   settings: MethodSettings;
+  /** Absent when the whole training split is used. */
+  trainImages?: number;
 }
 
 /** Settings for dataset/architecture pairs without a paper recipe. */
@@ -169,6 +173,6 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   };
   return {
     dataset, arch, method: method.name, quantization, teacher: request.teacher ?? null, recipe: recipeName, seed,
-    phase: overridden, settings,
+    phase: overridden, settings, trainImages: positive(request.trainImages, '--train-images', true),
   };
 }

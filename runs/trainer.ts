@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { ImageSet } from '../datasets/imageSet.ts';
+import { firstImages, type ImageSet } from '../datasets/imageSet.ts';
 import { DataLoader } from '../datasets/loader.ts';
 import { datasetSpec } from '../datasets/registry.ts';
 import type { FeatureDistiller } from '../methods/distiller.ts';
@@ -106,7 +106,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
   const spec = datasetSpec(config.dataset);
   const method = trainingMethod(config.method);
   const { phase, settings } = config;
-  const trainSet: ImageSet = spec.load(place.dataDir, 'train');
+  const trainSet: ImageSet = firstImages(spec.load(place.dataDir, 'train'), config.trainImages);
   const testSet: ImageSet = spec.load(place.dataDir, 'test');
 
   const checkpointPath = join(place.out, CHECKPOINT);

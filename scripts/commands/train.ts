@@ -12,14 +12,14 @@ export const trainCommand: Command = {
   usage: 'sqakd train --out <folder> [--recipe cifar10-resnet20] [--dataset cifar10] [--arch resnet20] ' +
     '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] [--label-free] ' +
     '[--teacher <checkpoint>] [--beta X] [--pre-epochs N] [--method-option key=value ...] ' +
-    '[--epochs N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
+    '[--epochs N] [--train-images N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
     '[--label-smoothing X] [--fp-layers a,b] [--per-channel] [--ewgs-delta X|hessian] [--pact-fixed-alpha] ' +
     '[--data-dir <dir>] [--backend ...] [--quiet]',
   options: {
     out: { type: 'string' }, recipe: { type: 'string' }, dataset: { type: 'string' }, arch: { type: 'string' },
     quantizer: { type: 'string' }, 'w-bits': { type: 'string' }, 'a-bits': { type: 'string' },
     objective: { type: 'string' }, method: { type: 'string' }, teacher: { type: 'string' },
-    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
+    epochs: { type: 'string' }, 'train-images': { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
     'lr-quantizer': { type: 'string' }, alpha: { type: 'string' }, gamma: { type: 'string' },
     temperature: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'fp-layers': { type: 'string' },
     'per-channel': { type: 'boolean' }, 'ewgs-delta': { type: 'string' }, 'pact-fixed-alpha': { type: 'boolean' },
@@ -48,6 +48,7 @@ export const trainCommand: Command = {
       labelFree: values['label-free'] === true ? true : undefined, beta: numberFlag(values.beta, 'beta'),
       preEpochs: integerFlag(values['pre-epochs'], 'pre-epochs'),
       methodOptions: keyValueNumbers(values['method-option'], 'method-option'),
+      trainImages: integerFlag(values['train-images'], 'train-images'),
     };
     const config = resolveTrainConfig(request);
     const backend = await initBackend(stringFlag(values.backend));

@@ -1,6 +1,7 @@
 // A training run killed (SIGKILL) in the middle of an epoch resumes after its last finished epoch and ends exactly
 // as an uninterrupted run does: same history of accuracies and losses, bit-identical weights and optimizer state.
-// Checked for a quantized SQAKD student (two optimizers, quantizer parameters) on the built-in synthetic set.
+// Checked on the built-in synthetic set for a quantized SQAKD student (two optimizers, quantizer parameters) and a
+// CRD student (its embedding heads, memory banks and normalising constant live in the checkpoint too).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,16 +15,21 @@ import type { CheckpointMeta } from '../../runs/trainedModel.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'sqakd-resume-'));
 const teacherArgs = ['train', '--recipe', 'synthetic-cnn-small', '--epochs', '2', '--quiet'];
+const METHOD_ARGS: Record<string, string[]> = {
+  sqakd: ['--method', 'sqakd'],
+  crd: ['--method', 'crd', '--method-option', 'negatives=1024'],
+};
+let method = 'sqakd';
 const studentArgs = (out: string) => ['train', '--recipe', 'synthetic-cnn-small', '--quantizer', 'ewgs', '--w-bits', '2',
-  '--a-bits', '2', '--objective', 'sqakd', '--teacher', join(work, 'teacher', 'checkpoint.ckpt'), '--epochs', '3',
-  '--quiet', '--out', join(work, out)];
+  '--a-bits', '2', ...METHOD_ARGS[method], '--teacher', join(work, 'teacher', 'checkpoint.ckpt'), '--epochs', '3',
+  '--quiet', '--out', join(work, `${method}-${out}`)];
 
 function sqakd(args: string[]): ReturnType<typeof spawnSync> {
   return spawnSync(process.execPath, ['bin/sqakd.js', ...args], { encoding: 'utf8' });
 }
 
 function loggedEpochs(out: string): number {
-  const path = join(work, out, 'log.jsonl');
+  const path = join(work, `${method}-${out}`, 'log.jsonl');
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
 }
 
@@ -36,7 +42,9 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 300_0
 }
 
 function historyWithoutTimes(out: string): unknown[] {
-  const result = JSON.parse(readFileSync(join(work, out, 'result.json'), 'utf8')) as { history: Array<Record<string, number>> };
+  const result = JSON.parse(readFileSync(join(work, `${method}-${out}`, 'result.json'), 'utf8')) as {
+    history: Array<Record<string, number>>;
+  };
   return result.history.map(({ seconds: _s, imagesPerSecond: _i, ...rest }) => rest);
 }
 
@@ -47,7 +55,10 @@ describe('resuming a killed run', () => {
     expect(teacher.status, String(teacher.stderr)).toBe(0);
   });
 
-  it('continues after the last finished epoch and ends identical to an uninterrupted run', async () => {
+  for (const name of Object.keys(METHOD_ARGS)) {
+  it(`continues after the last finished epoch and ends identical to an uninterrupted run (${name})`, async () => {
+    method = name;
+    const folder = (out: string) => join(work, `${name}-${out}`);
     const straight = sqakd(studentArgs('straight'));
     expect(straight.status, String(straight.stderr)).toBe(0);
 
@@ -58,8 +69,8 @@ describe('resuming a killed run', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     killed.kill('SIGKILL');
     await exited;
-    const interrupted = loadCheckpoint<CheckpointMeta>(join(work, 'killed', 'checkpoint.ckpt')).meta;
-    expect(existsSync(join(work, 'killed', 'result.json'))).toBe(false);
+    const interrupted = loadCheckpoint<CheckpointMeta>(join(folder('killed'), 'checkpoint.ckpt')).meta;
+    expect(existsSync(join(folder('killed'), 'result.json'))).toBe(false);
     expect(interrupted.epochsDone).toBeLessThan(3);
     console.log(`killed after ${interrupted.epochsDone} finished epoch(s); resuming`);
 
@@ -69,14 +80,20 @@ describe('resuming a killed run', () => {
     expect(historyWithoutTimes('killed')).toEqual(historyWithoutTimes('straight'));
     expect(loggedEpochs('killed')).toBe(3);
 
-    const a = loadCheckpoint(join(work, 'straight', 'checkpoint.ckpt')).tensors;
-    const b = loadCheckpoint(join(work, 'killed', 'checkpoint.ckpt')).tensors;
+    const a = loadCheckpoint(join(folder('straight'), 'checkpoint.ckpt')).tensors;
+    const b = loadCheckpoint(join(folder('killed'), 'checkpoint.ckpt')).tensors;
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     expect([...a.keys()].some((k) => k.startsWith('optimizer/1/'))).toBe(true);
-    for (const [name, t] of a) expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
+    if (name === 'crd') {
+      const distillerState = [...a.keys()].filter((k) => k.startsWith('distiller/'));
+      expect(distillerState.filter((k) => /(student|teacher)Bank$|Z$/.test(k)), distillerState.join(', ')).toHaveLength(4);
+    }
+    for (const [key, t] of a) expect(Array.from(b.get(key)!.dataSync()), key).toEqual(Array.from(t.dataSync()));
   });
+  }
 
   it('returns the finished result when run again, without training', () => {
+    method = 'sqakd';
     const again = sqakd(studentArgs('straight'));
     expect(again.status).toBe(0);
     expect(again.stdout).toContain('already finished (3 epochs)');
