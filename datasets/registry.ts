@@ -24,6 +24,8 @@ export interface DatasetSpec {
   augmentation: Augmentation;
   /** The folder under the data directory that holds the files; null for the built-in set. */
   folder: string | null;
+  /** Images in the standard training and test splits (for cost estimates before anything is loaded). */
+  splitSizes: { train: number; test: number };
   /** Loads a split; throws a one-line error naming the missing or corrupt file or folder. */
   load(dataDir: string, split: Split): ImageSet;
 }
@@ -47,6 +49,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
     // The CIFAR recipe, so that smoke runs exercise the same pipeline as CIFAR-10.
     augmentation: CIFAR_AUGMENTATION,
     folder: null,
+    splitSizes: { train: 5000, test: 1000 },
     load: (_dataDir, split) => loadSynthetic(split),
   }),
   mnist: spec({
@@ -56,6 +59,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
     mean: [0.1307], std: [0.3081],
     augmentation: { kind: 'none' },
     folder: 'mnist',
+    splitSizes: { train: 60000, test: 10000 },
     load: (dataDir, split) => loadMnist(dataDir, split, 'mnist'),
   }),
   'fashion-mnist': spec({
@@ -66,6 +70,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
     mean: [0.286], std: [0.353],
     augmentation: { kind: 'none' },
     folder: 'fashion-mnist',
+    splitSizes: { train: 60000, test: 10000 },
     load: (dataDir, split) => loadMnist(dataDir, split, 'fashion-mnist'),
   }),
   cifar10: spec({
@@ -75,6 +80,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
     mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201],
     augmentation: CIFAR_AUGMENTATION,
     folder: 'cifar-10-batches-bin',
+    splitSizes: { train: 50000, test: 10000 },
     load: loadCifar10,
   }),
   cifar100: spec({
@@ -84,6 +90,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
     mean: [0.5071, 0.4867, 0.4408], std: [0.2675, 0.2565, 0.2761],
     augmentation: CIFAR_AUGMENTATION,
     folder: 'cifar-100-binary',
+    splitSizes: { train: 50000, test: 10000 },
     load: loadCifar100,
   }),
   'tiny-imagenet': spec({
@@ -93,6 +100,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
     mean: IMAGENET_MEAN, std: IMAGENET_STD,
     augmentation: { kind: 'crop-flip', padding: 4, flip: true },
     folder: TINY_IMAGENET_FOLDER,
+    splitSizes: { train: 100000, test: 10000 },
     load: (dataDir, split) => loadTinyImagenet(dataDir, split, { expectClasses: TINY_CLASSES }),
   }),
   'tiny-imagenet-224': spec({
@@ -106,6 +114,7 @@ export const DATASETS: Record<string, DatasetSpec> = {
       jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4 },
     },
     folder: TINY_IMAGENET_FOLDER,
+    splitSizes: { train: 100000, test: 10000 },
     load: (dataDir, split) => loadTinyImagenet(dataDir, split, { expectClasses: TINY_CLASSES }),
   }),
 };

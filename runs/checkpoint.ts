@@ -1,7 +1,7 @@
 // Checkpoints: one file holding named tensors (model parameters and buffers, optimizer slots) and a JSON header
 // describing the run. Layout: "SQAKDCK1", a uint32 header length, the JSON header, then the tensors' bytes.
 // Writes go to a temporary file renamed into place, so a killed process never leaves a half-written checkpoint.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -71,6 +71,25 @@ export function loadCheckpoint<Meta>(path: string): Checkpoint<Meta> {
     out.set(e.name, tf.tensor(values, e.shape, e.dtype));
   }
   return { meta, tensors: out };
+}
+
+/** A checkpoint's metadata only, without reading its tensors; undefined when there is no readable checkpoint. */
+export function readCheckpointMeta<Meta>(path: string): Meta | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const prefix = Buffer.alloc(12);
+    if (readSync(fd, prefix, 0, 12, 0) < 12 || prefix.toString('ascii', 0, 8) !== MAGIC) return undefined;
+    const header = Buffer.alloc(prefix.readUInt32LE(8));
+    if (readSync(fd, header, 0, header.length, 12) < header.length) return undefined;
+    return (JSON.parse(header.toString('utf8')) as { meta: Meta }).meta;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A model's parameters and buffers under a name prefix, for saving. */

@@ -176,3 +176,20 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
     phase: overridden, settings, trainImages: positive(request.trainImages, '--train-images', true),
   };
 }
+
+/**
+ * A configuration stored by an earlier version of the suite, with the settings added since filled in with the
+ * values that version implied (so its checkpoints still resume): before the feature methods, runs had no beta,
+ * pre-stage, options or label-free switch.
+ */
+export function upgradeStoredConfig(stored: TrainConfig): TrainConfig {
+  const method = trainingMethod(stored.method);
+  const s = stored.settings as Partial<MethodSettings> & Pick<MethodSettings, 'alpha' | 'gamma' | 'temperature' | 'labelSmoothing'>;
+  return {
+    ...stored,
+    settings: {
+      ...s, beta: s.beta ?? method.beta, labelFree: s.labelFree ?? !method.needsLabels, preEpochs: s.preEpochs ?? 0,
+      options: s.options ?? { ...method.options },
+    },
+  };
+}

@@ -34,7 +34,7 @@ import { ProgressBar } from './progress.ts';
 import {
   type CheckpointMeta, describeCheckpoint, disposeTensors, type EpochRecord, modelFromCheckpoint,
 } from './trainedModel.ts';
-import { quantizationSpec, type TrainConfig } from './trainConfig.ts';
+import { quantizationSpec, type TrainConfig, upgradeStoredConfig } from './trainConfig.ts';
 import { trainingStep } from './trainingStep.ts';
 
 /** result.json: the fields DESIGN's contract lists, and the resolved configuration. */
@@ -67,6 +67,8 @@ export interface RunPlace {
   progress?: NodeJS.WriteStream | null;
   /** One-line notes (stdout by default). */
   log?: (line: string) => void;
+  /** Called after every training step (a matrix worker checks there that its runner is still alive). */
+  afterStep?: () => void;
 }
 
 const CHECKPOINT = 'checkpoint.ckpt';
@@ -112,7 +114,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
   const checkpointPath = join(place.out, CHECKPOINT);
   const resultPath = join(place.out, 'result.json');
   const resume = existsSync(checkpointPath) ? loadCheckpoint<CheckpointMeta>(checkpointPath) : undefined;
-  if (resume && canonicalJson(resume.meta.config) !== canonicalJson(config)) {
+  if (resume && canonicalJson(upgradeStoredConfig(resume.meta.config)) !== canonicalJson(config)) {
     disposeTensors(resume.tensors);
     throw new Error(`${place.out} holds a run with another configuration (${describeCheckpoint(resume.meta)}); ` +
       'use another --out, or delete that folder to start over');
@@ -137,6 +139,11 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       // SPEC section 1: the student starts from the teacher's weights.
       if (!resume) loadModelTensors(student, loaded.checkpoint.tensors, { partial: true, describe: config.teacher });
       disposeTensors(loaded.checkpoint.tensors);
+      // A method that reads no teacher output (CE) only starts from its weights; no forward pass is spent on it.
+      if (!method.needsTeacher) {
+        teacher.dispose();
+        teacher = null;
+      }
     }
     if (config.quantization) quantizeModel(student, quantizationSpec(config.quantization));
     student.train();
@@ -238,6 +245,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         images += batch.indices.length;
         step++;
         progress?.update(step, { loss: lossSum / images, imagesPerSecond: images / ((performance.now() - start) / 1000) });
+        place.afterStep?.();
       }
       const trainSeconds = (performance.now() - start) / 1000;
       const accuracy = evaluate(student, testSet, spec);

@@ -4,8 +4,11 @@ import { benchCommand } from './commands/bench.ts';
 import { dataCommand } from './commands/data.ts';
 import { evalCommand } from './commands/eval.ts';
 import { listCommand } from './commands/list.ts';
+import { matrixCommand } from './commands/matrix.ts';
 import { methodsCommand } from './commands/methods.ts';
+import { runCellCommand } from './commands/runCell.ts';
 import { trainCommand } from './commands/train.ts';
+import { workerCommand } from './commands/worker.ts';
 import { type Command, parseCommandArgs, UsageError } from './command.ts';
 
 const COMMANDS: Record<string, Command> = {
@@ -16,6 +19,9 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCommand,
   list: listCommand,
   methods: methodsCommand,
+  matrix: matrixCommand,
+  worker: workerCommand,
+  'run-cell': runCellCommand,
 };
 
 function help(): string {

@@ -35,6 +35,11 @@ if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
   apt_install g++ make || { echo "setup: install g++ and make for the native addon" >&2; exit 1; }
 fi
 
+# Redis: only for the matrix's scale-out queue (--queue redis) and its test, which starts its own server.
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server || echo "setup: redis-server is not installed; install it for 'sqakd matrix --queue redis' and its test" >&2
+fi
+
 # npm ci runs the package's install script, which builds the addon against the libtorch found above.
 npm ci --no-audit --no-fund
 [ -f engine/libtorch/native/build/Release/sqakd_libtorch.node ] || npm run --silent build:native

@@ -29,7 +29,7 @@ function identitySpec(set: ImageSet, augmentation: DatasetSpec['augmentation']):
   return {
     name: 'test', description: 'test', classes: set.classes, channels: set.channels, height: set.height,
     width: set.width, mean: new Array(set.channels).fill(0), std: new Array(set.channels).fill(1 / 255),
-    augmentation, folder: null, load: () => set,
+    augmentation, folder: null, splitSizes: { train: set.count, test: set.count }, load: () => set,
   };
 }
 

@@ -1,0 +1,229 @@
+// A matrix spec: the axes a benchmark grid crosses (datasets, architectures, quantizers, bit widths, methods,
+// seeds), the schedule settings every cell shares, and exclusions. Read from JSON or YAML; every problem in a spec
+// is collected and reported together, before anything runs.
+import { readFileSync } from 'node:fs';
+
+import { parse as parseYaml } from 'yaml';
+
+/** One grid of the matrix: every combination of its axis values is a cell. */
+export interface MatrixGrid {
+  dataset: string[];
+  arch: string[];
+  quantizer: string[];
+  /** Bit widths as `W2A2` (weights 2, activations 2). */
+  bits: string[];
+  /** Method names; `name:label-free` runs a feature method without labels. */
+  method: string[];
+  seed: number[];
+}
+
+export type AxisName = keyof MatrixGrid;
+export const AXES: AxisName[] = ['dataset', 'arch', 'quantizer', 'bits', 'method', 'seed'];
+
+/** Settings every cell shares; each is optional and falls back to the cell's recipe. */
+export interface MatrixSettings {
+  /** A recipe for every cell (default: the recipe made for each dataset and architecture). */
+  recipe?: string;
+  /** Student epochs (default: the recipe's). */
+  epochs?: number;
+  /** Teacher epochs (default: the recipe's). */
+  teacherEpochs?: number;
+  /** Pre-stage epochs of the methods that have one (FSP, FT; default 30, the paper code's). */
+  preEpochs?: number;
+  /** Multiplies every schedule (teacher, student, pre-stages), rounding to at least one epoch. */
+  epochsScale?: number;
+  batchSize?: number;
+  /** Train on the first N training images only. */
+  trainImages?: number;
+  /** The seed of the shared teachers (default 1). */
+  teacherSeed?: number;
+  alpha?: number;
+  temperature?: number;
+  /** Per method: its options (e.g. { crd: { negatives: 4096 } }). */
+  methodOptions?: Record<string, Record<string, number>>;
+  /** Existing teacher checkpoints by `dataset/arch`, used instead of training a teacher. */
+  teachers?: Record<string, string>;
+}
+
+export interface MatrixSpec extends MatrixSettings {
+  /** The matrix's name: its folder under the run store and the reports. */
+  name: string;
+  grids: MatrixGrid[];
+  /** Cells matching any of these partial assignments are left out. */
+  exclude: Partial<Record<AxisName, string>>[];
+}
+
+/** A spec with every problem listed, one per line. */
+export class MatrixSpecError extends Error {
+  constructor(readonly problems: string[], where: string) {
+    super(`invalid matrix spec${where ? ` (${where})` : ''}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const SETTINGS_NUMBERS = ['epochs', 'teacherEpochs', 'preEpochs', 'epochsScale', 'batchSize', 'trainImages', 'teacherSeed', 'alpha',
+  'temperature'] as const;
+const INTEGER_SETTINGS = new Set(['epochs', 'teacherEpochs', 'preEpochs', 'batchSize', 'trainImages', 'teacherSeed']);
+const TOP_KEYS = new Set(['name', 'grid', 'grids', 'exclude', 'recipe', 'methodOptions', 'teachers', ...SETTINGS_NUMBERS]);
+
+/** Parses a spec file (.json, .yaml or .yml) into the raw object validateMatrixSpec takes. */
+export function readMatrixSpecFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`matrix spec ${path} does not exist or cannot be read`);
+  }
+  try {
+    return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new Error(`matrix spec ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `W2A2`, `w2a2`, `2/2` or a number (same width for both) as the canonical `W2A2`, or null. */
+export function canonicalBits(value: unknown): string | null {
+  if (typeof value === 'number') return Number.isInteger(value) ? `W${value}A${value}` : null;
+  if (typeof value !== 'string') return null;
+  const m = /^\s*(?:[wW](\d+)[aA](\d+)|(\d+)\s*\/\s*(\d+))\s*$/.exec(value);
+  if (!m) return null;
+  return `W${m[1] ?? m[3]}A${m[2] ?? m[4]}`;
+}
+
+/** Weight and activation bits of a canonical `W2A2`. */
+export function parseBits(bits: string): { wBits: number; aBits: number } {
+  const m = /^W(\d+)A(\d+)$/.exec(bits);
+  if (!m) throw new Error(`bits '${bits}' are not of the form W2A2`);
+  return { wBits: Number(m[1]), aBits: Number(m[2]) };
+}
+
+/** A method axis value split into the method's name and its variant. */
+export function parseMethodValue(value: string): { name: string; labelFree: boolean } {
+  const [name, variant] = value.split(':');
+  return { name, labelFree: variant === 'label-free' };
+}
+
+function readGrid(raw: unknown, where: string, problems: string[]): MatrixGrid | null {
+  if (!isRecord(raw)) {
+    problems.push(`${where} must be an object with the axes ${AXES.join(', ')}`);
+    return null;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(AXES as string[]).includes(key)) problems.push(`${where}: unknown axis '${key}' (valid: ${AXES.join(', ')})`);
+  }
+  const list = (axis: AxisName, fallback?: unknown[]): unknown[] => {
+    const v = raw[axis] ?? fallback;
+    if (v === undefined) {
+      problems.push(`${where}: axis '${axis}' is missing`);
+      return [];
+    }
+    const values = Array.isArray(v) ? v : [v];
+    if (!values.length) problems.push(`${where}: axis '${axis}' is empty`);
+    return values;
+  };
+  const strings = (axis: AxisName, fallback?: unknown[]) => list(axis, fallback).map((v) => {
+    if (typeof v !== 'string') problems.push(`${where}: ${axis} value ${JSON.stringify(v)} must be a string`);
+    return String(v);
+  });
+  const bits = list('bits').map((v) => {
+    const b = canonicalBits(v);
+    if (!b) problems.push(`${where}: bits value ${JSON.stringify(v)} must look like W2A2`);
+    return b ?? String(v);
+  });
+  const seeds = list('seed', [1]).map((v) => {
+    if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${where}: seed ${JSON.stringify(v)} must be a non-negative integer`);
+    return Number(v);
+  });
+  return {
+    dataset: strings('dataset'), arch: strings('arch'), quantizer: strings('quantizer', ['ewgs']), bits,
+    method: strings('method'), seed: seeds,
+  };
+}
+
+/**
+ * Checks a raw spec's structure and returns it typed; unknown keys, wrong types and malformed values are all
+ * collected into one MatrixSpecError. Names (datasets, methods, ...) are checked when the matrix is planned.
+ */
+export function validateMatrixSpec(raw: unknown, defaultName: string, where = ''): MatrixSpec {
+  const problems: string[] = [];
+  if (!isRecord(raw)) throw new MatrixSpecError(['the spec must be an object'], where);
+  for (const key of Object.keys(raw)) {
+    if (!TOP_KEYS.has(key)) problems.push(`unknown key '${key}' (valid: ${[...TOP_KEYS].join(', ')})`);
+  }
+  if (raw.grid !== undefined && raw.grids !== undefined) problems.push("give either 'grid' or 'grids', not both");
+  const rawGrids = raw.grids ?? (raw.grid === undefined ? undefined : [raw.grid]);
+  if (!Array.isArray(rawGrids) || !rawGrids.length) problems.push("'grid' (an object of axes) or 'grids' (a list of them) is required");
+  const grids = (Array.isArray(rawGrids) ? rawGrids : [])
+    .map((g, i) => readGrid(g, raw.grids !== undefined ? `grids[${i}]` : 'grid', problems))
+    .filter((g): g is MatrixGrid => g !== null);
+
+  const name = raw.name ?? defaultName;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    problems.push(`name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it names a folder)`);
+  }
+  const settings: MatrixSettings = {};
+  for (const key of SETTINGS_NUMBERS) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    const ok = typeof v === 'number' && Number.isFinite(v) && v > 0 && (!INTEGER_SETTINGS.has(key) || Number.isInteger(v));
+    if (!ok) problems.push(`${key} must be a positive ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+    else settings[key] = v;
+  }
+  if (raw.recipe !== undefined) {
+    if (typeof raw.recipe === 'string') settings.recipe = raw.recipe;
+    else problems.push('recipe must be a recipe name');
+  }
+  if (raw.methodOptions !== undefined) {
+    const ok = isRecord(raw.methodOptions) && Object.values(raw.methodOptions).every((o) =>
+      isRecord(o) && Object.values(o).every((n) => typeof n === 'number' && Number.isFinite(n)));
+    if (ok) settings.methodOptions = raw.methodOptions as Record<string, Record<string, number>>;
+    else problems.push('methodOptions must map method names to { option: number } objects');
+  }
+  if (raw.teachers !== undefined) {
+    const ok = isRecord(raw.teachers) && Object.entries(raw.teachers).every(([k, v]) => /^[^/]+\/[^/]+$/.test(k) && typeof v === 'string');
+    if (ok) settings.teachers = raw.teachers as Record<string, string>;
+    else problems.push("teachers must map 'dataset/arch' to a checkpoint path");
+  }
+  const exclude: MatrixSpec['exclude'] = [];
+  if (raw.exclude !== undefined) {
+    if (!Array.isArray(raw.exclude)) problems.push('exclude must be a list of partial cells, e.g. [{ arch: vgg8, bits: W1A1 }]');
+    for (const [i, e] of (Array.isArray(raw.exclude) ? raw.exclude : []).entries()) {
+      if (!isRecord(e) || !Object.keys(e).length) {
+        problems.push(`exclude[${i}] must be an object of axis values`);
+        continue;
+      }
+      const entry: Partial<Record<AxisName, string>> = {};
+      for (const [k, v] of Object.entries(e)) {
+        if (!(AXES as string[]).includes(k)) problems.push(`exclude[${i}]: unknown axis '${k}' (valid: ${AXES.join(', ')})`);
+        else entry[k as AxisName] = k === 'bits' ? canonicalBits(v) ?? String(v) : String(v);
+      }
+      exclude.push(entry);
+    }
+  }
+  if (problems.length) throw new MatrixSpecError(problems, where);
+  return { name: name as string, grids, exclude, ...settings };
+}
+
+/** CLI overrides: `axis=v1,v2` replaces an axis in every grid. */
+export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec {
+  const problems: string[] = [];
+  const grids = spec.grids.map((g) => ({ ...g }));
+  for (const o of overrides) {
+    const [axis, list] = o.split('=');
+    if (!(AXES as string[]).includes(axis) || !list) {
+      problems.push(`--set ${o}: expected axis=value[,value...] with an axis among ${AXES.join(', ')}`);
+      continue;
+    }
+    const values = list.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const g of grids) {
+      if (axis === 'seed') g.seed = values.map(Number);
+      else if (axis === 'bits') g.bits = values.map((v) => canonicalBits(v) ?? v);
+      else g[axis as Exclude<AxisName, 'seed' | 'bits'>] = values;
+    }
+  }
+  if (problems.length) throw new MatrixSpecError(problems, 'command line');
+  return { ...spec, grids };
+}

@@ -1,0 +1,115 @@
+// The run store: one folder per cell under runs/<matrix>/, holding the cell's definition (cell.json), the trainer's
+// files (config.json, log.jsonl, checkpoint.ckpt, result.json), the worker's output (worker.log), one line per
+// attempt (attempts.jsonl) and, after a failure, failure.json. Every whole-file write is atomic, so a killed process
+// never leaves a half-written file; a cell is finished exactly when its result.json holds its configuration.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { writeFileAtomic } from '../atomicWrite.ts';
+import { canonicalJson } from '../canonicalJson.ts';
+import type { RunResult } from '../trainer.ts';
+import type { MatrixCell } from './plan.ts';
+
+export type CellStatus = 'finished' | 'failed' | 'interrupted' | 'new';
+
+export interface CellFailure {
+  error: string;
+  at: string;
+  log: string;
+}
+
+/** One line of attempts.jsonl: a worker starting on the cell. */
+export interface CellAttempt {
+  startedAt: string;
+  pid: number;
+  host: string;
+  /** Epochs (pre-stage included) its checkpoint held when the attempt began: > 0 means it resumed. */
+  epochsDoneAtStart: number;
+}
+
+export const CELL_FILE = 'cell.json';
+const RESULT = 'result.json';
+const FAILURE = 'failure.json';
+const WORKER_LOG = 'worker.log';
+const ATTEMPTS = 'attempts.jsonl';
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The folders of one matrix's cells. */
+export class RunStore {
+  constructor(readonly root: string) {}
+
+  cellDir(id: string): string {
+    return join(this.root, id);
+  }
+
+  workerLogPath(id: string): string {
+    return join(this.cellDir(id), WORKER_LOG);
+  }
+
+  /** Creates the cell's folder and writes its definition (what a worker reads). */
+  prepare(cell: MatrixCell): void {
+    mkdirSync(this.cellDir(cell.id), { recursive: true });
+    writeFileAtomic(join(this.cellDir(cell.id), CELL_FILE), `${JSON.stringify(cell, null, 2)}\n`);
+  }
+
+  /** Where a cell stands: finished (a result of its exact configuration), failed, interrupted (a checkpoint), new. */
+  status(cell: MatrixCell): CellStatus {
+    const dir = this.cellDir(cell.id);
+    const result = readJson<RunResult>(join(dir, RESULT));
+    if (result && canonicalJson(result.config) === canonicalJson(cell.config)) return 'finished';
+    if (existsSync(join(dir, FAILURE))) return 'failed';
+    if (existsSync(join(dir, 'checkpoint.ckpt'))) return 'interrupted';
+    return 'new';
+  }
+
+  result(id: string): RunResult | undefined {
+    return readJson<RunResult>(join(this.cellDir(id), RESULT));
+  }
+
+  failure(id: string): CellFailure | undefined {
+    return readJson<CellFailure>(join(this.cellDir(id), FAILURE));
+  }
+
+  attempts(id: string): CellAttempt[] {
+    const path = join(this.cellDir(id), ATTEMPTS);
+    if (!existsSync(path)) return [];
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as CellAttempt);
+  }
+
+  /** Records a failure with the tail of the worker's log. */
+  recordFailure(id: string, error: string): CellFailure {
+    const failure: CellFailure = { error, at: new Date().toISOString(), log: this.logTail(id) };
+    mkdirSync(this.cellDir(id), { recursive: true });
+    writeFileAtomic(join(this.cellDir(id), FAILURE), `${JSON.stringify(failure, null, 2)}\n`);
+    return failure;
+  }
+
+  clearFailure(id: string): void {
+    rmSync(join(this.cellDir(id), FAILURE), { force: true });
+  }
+
+  /** The last lines of the cell's worker log. */
+  logTail(id: string, lines = 20): string {
+    try {
+      return readFileSync(this.workerLogPath(id), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Epochs finished so far (from log.jsonl), for progress displays. */
+  epochsDone(id: string): number {
+    try {
+      return readFileSync(join(this.cellDir(id), 'log.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    } catch {
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,131 @@
+// `sqakd matrix` (`npm run matrix`): plans a matrix from a preset or a spec file, trains its teachers and cells in
+// worker processes (locally, or through a Redis queue), skips what is finished, resumes what was interrupted, and
+// writes the results table under reports/<matrix>/.
+import { mkdirSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+
+import { resolveDataDir } from '../../datasets/dataDir.ts';
+import { initBackend } from '../../engine/index.ts';
+import { writeMatrixTables } from '../../reports/matrixTable.ts';
+import { writeFileAtomic } from '../../runs/atomicWrite.ts';
+import type { CellExecutor } from '../../runs/matrix/cellExecutor.ts';
+import { gpuCount } from '../../runs/matrix/gpus.ts';
+import { LocalPool } from '../../runs/matrix/localPool.ts';
+import { overrideAxes, readMatrixSpecFile, validateMatrixSpec, type MatrixSpec } from '../../runs/matrix/matrixSpec.ts';
+import { modelFactsFor } from '../../runs/matrix/modelFacts.ts';
+import { type MatrixPlan, planMatrix } from '../../runs/matrix/plan.ts';
+import { PRESETS, presetSpec } from '../../runs/matrix/presets.ts';
+import { formatDuration, MatrixProgress } from '../../runs/matrix/progressDisplay.ts';
+import { RedisQueueExecutor } from '../../runs/matrix/redisQueue.ts';
+import { RunStore } from '../../runs/matrix/runStore.ts';
+import { runMatrix } from '../../runs/matrix/scheduler.ts';
+import { type Command, type FlagValues, numberFlag, positiveInt, stringFlag, UsageError } from '../command.ts';
+
+function loadSpec(values: FlagValues): MatrixSpec {
+  const preset = stringFlag(values.preset);
+  const file = stringFlag(values.spec);
+  if (preset && file) throw new UsageError('sqakd matrix: give --preset or --spec, not both');
+  if (!preset && !file) {
+    throw new UsageError(`sqakd matrix: give --preset <name> (${Object.keys(PRESETS).join(', ')}) or --spec <file.yaml|json>`);
+  }
+  const raw = (preset ? presetSpec(preset) : readMatrixSpecFile(file!)) as Record<string, unknown>;
+  // Command-line settings override the spec's, and are validated with it.
+  const scale = numberFlag(values['epochs-scale'], 'epochs-scale');
+  if (scale !== undefined) raw.epochsScale = scale;
+  const trainImages = numberFlag(values['train-images'], 'train-images');
+  if (trainImages !== undefined) raw.trainImages = trainImages;
+  if (values.name !== undefined) raw.name = stringFlag(values.name);
+  const name = preset ?? basename(file!, extname(file!));
+  const spec = validateMatrixSpec(raw, name, preset ? `preset ${preset}` : file);
+  const sets = values.set;
+  return sets === undefined ? spec : overrideAxes(spec, Array.isArray(sets) ? sets : [String(sets)]);
+}
+
+function gmac(macs: number | null): string {
+  return macs === null ? '?' : (macs / 1e9).toFixed(macs >= 1e11 ? 0 : 1);
+}
+
+/** The cells, their state in the store and their estimated cost; an estimate of time from cells already run. */
+function printDryRun(plan: MatrixPlan, store: RunStore): void {
+  let known = 0;
+  let knownSeconds = 0;
+  for (const cell of plan.cells) {
+    const status = store.status(cell);
+    const deps = cell.dependsOn.length ? ` after ${cell.dependsOn.join(', ')}` : '';
+    console.log(`${status.padEnd(11)} ${cell.id}  ${cell.config.phase.epochs} epochs` +
+      `${cell.config.settings.preEpochs ? ` + ${cell.config.settings.preEpochs} pre-stage` : ''}, ` +
+      `${gmac(cell.macs)} GMAC${deps}`);
+    const result = status === 'finished' ? store.result(cell.id) : undefined;
+    if (result && cell.macs !== null) {
+      known += cell.macs;
+      knownSeconds += result.wallSeconds;
+    }
+  }
+  const total = plan.cells.reduce((s, c) => s + (c.macs ?? 0), 0);
+  const left = plan.cells.filter((c) => store.status(c) !== 'finished').reduce((s, c) => s + (c.macs ?? 0), 0);
+  const estimate = known > 0 ? `, about ${formatDuration((left * knownSeconds) / known)} at the speed of the cells already run`
+    : ' (no cell has run yet to time it)';
+  console.log(`${plan.cells.length} cells (${plan.cells.filter((c) => c.kind === 'teacher').length} teachers) in ${plan.root}; ` +
+    `${gmac(total)} GMAC in all, ${gmac(left)} left${estimate}`);
+}
+
+export const matrixCommand: Command = {
+  summary: 'run a matrix of cells (methods x quantizers x archs x bits x datasets x seeds) with shared teachers',
+  usage: 'sqakd matrix --preset smoke|mnist|table4-cifar10|table4-cifar100|table5-tiny|table6-tiny|table7 | --spec <file> ' +
+    '[--name N] [--epochs-scale X] [--train-images N] [--set axis=v1,v2 ...] [--dry-run] [--workers N] [--threads N] ' +
+    '[--queue local|redis] [--redis redis://host:6379] [--queue-name Q] [--retry-failed] [--runs-dir runs] ' +
+    '[--reports-dir reports] [--data-dir <dir>] [--backend ...]',
+  options: {
+    preset: { type: 'string' }, spec: { type: 'string' }, name: { type: 'string' }, 'epochs-scale': { type: 'string' },
+    'train-images': { type: 'string' }, set: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' },
+    workers: { type: 'string' }, threads: { type: 'string' }, queue: { type: 'string' }, redis: { type: 'string' }, 'queue-name': { type: 'string' },
+    'retry-failed': { type: 'boolean' }, 'runs-dir': { type: 'string' }, 'reports-dir': { type: 'string' },
+    'data-dir': { type: 'string' }, backend: { type: 'string' },
+  },
+  async run(values) {
+    const spec = loadSpec(values);
+    const queue = stringFlag(values.queue) ?? (values.redis ? 'redis' : 'local');
+    if (queue !== 'local' && queue !== 'redis') throw new UsageError(`--queue must be local or redis, got '${queue}'`);
+    const redis = stringFlag(values.redis);
+    if (queue === 'redis' && !redis) throw new UsageError('--queue redis needs --redis redis://host:port');
+    const workers = values.workers === undefined ? undefined : positiveInt(values.workers, 'workers', 1);
+    const threads = values.threads === undefined ? undefined : positiveInt(values.threads, 'threads', 1);
+    const dataDir = resolveDataDir(stringFlag(values['data-dir']));
+    const backendRequest = stringFlag(values.backend);
+    await initBackend(backendRequest);
+    const pairs = spec.grids.flatMap((g) => g.arch.flatMap((a) => g.dataset.map((d) => [a, d] as [string, string])));
+    const plan = planMatrix(spec, {
+      runsDir: resolve(stringFlag(values['runs-dir']) ?? 'runs'), dataDir, modelFacts: await modelFactsFor(pairs),
+    });
+    const store = new RunStore(plan.root);
+    if (values['dry-run']) {
+      printDryRun(plan, store);
+      return;
+    }
+    mkdirSync(plan.root, { recursive: true });
+    writeFileAtomic(join(plan.root, 'matrix.json'), `${JSON.stringify({ spec, cells: plan.cells.map((c) => c.id) }, null, 2)}\n`);
+
+    const executor: CellExecutor = queue === 'redis'
+      ? new RedisQueueExecutor(store, redis!, stringFlag(values['queue-name']))
+      : new LocalPool({ store, dataDir, backend: backendRequest, workers, threads, gpus: gpuCount() });
+    const progress = new MatrixProgress();
+    console.error(`matrix ${plan.name}: ${plan.cells.length} cells in ${plan.root}, ${executor.description}`);
+    let summary;
+    try {
+      summary = await runMatrix(plan, store, executor, {
+        retryFailed: values['retry-failed'] === true, onUpdate: (s) => progress.update(s),
+      });
+    } finally {
+      progress.finish();
+      await executor.close();
+    }
+    const reports = writeMatrixTables(plan, store, join(resolve(stringFlag(values['reports-dir']) ?? 'reports'), plan.name));
+    console.log(`matrix ${plan.name}: ${summary.finished.length} cell(s) run, ${summary.skipped.length} already finished, ` +
+      `${summary.failed.length} failed, ${summary.blocked.length} blocked, ${formatDuration(summary.wallSeconds)}; ` +
+      `table: ${reports[0]}`);
+    for (const f of summary.failed) {
+      console.error(`failed ${f.id}: ${f.error}\n  log ${store.workerLogPath(f.id)}:\n${f.log.split('\n').map((l) => `    ${l}`).join('\n')}`);
+    }
+    if (summary.failed.length || summary.blocked.length) process.exitCode = 1;
+  },
+};

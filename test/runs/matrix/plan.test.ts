@@ -1,0 +1,155 @@
+// Matrix specs and plans: every problem of a bad spec is listed before anything runs; teachers are shared; a
+// cell's identity follows its resolved configuration; presets name the paper's grids; --epochs-scale shrinks them.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { overrideAxes, type MatrixSpec, MatrixSpecError, readMatrixSpecFile, validateMatrixSpec } from '../../../runs/matrix/matrixSpec.ts';
+import { type MatrixPlan, planMatrix } from '../../../runs/matrix/plan.ts';
+import { PRESETS, presetSpec } from '../../../runs/matrix/presets.ts';
+import { RECIPES } from '../../../runs/recipes.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'sqakd-plan-'));
+// A data directory whose dataset folders exist (planning never reads them).
+const dataDir = join(work, 'data');
+for (const folder of ['mnist', 'cifar-10-batches-bin', 'cifar-100-binary', 'tiny-imagenet-200']) mkdirSync(join(dataDir, folder), { recursive: true });
+
+function plan(raw: unknown, data = dataDir): MatrixPlan {
+  return planMatrix(validateMatrixSpec(raw, 'test'), { runsDir: join(work, 'runs'), dataDir: data });
+}
+
+function problemsOf(f: () => unknown): string[] {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MatrixSpecError);
+    return (e as MatrixSpecError).problems;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+const grid = { dataset: 'synthetic', arch: 'cnn-small', quantizer: 'ewgs', bits: ['W2A2'], method: ['ce', 'sqakd'] };
+
+describe('matrix spec validation', () => {
+  it('lists every structural problem at once', () => {
+    const problems = problemsOf(() => validateMatrixSpec({
+      grid: { ...grid, bits: ['W2A2', 'two'], colour: ['red'] }, epochs: -1, epochsScale: 'fast', flavour: 1,
+      exclude: [{ size: 'big' }],
+    }, 'test'));
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/unknown key 'flavour'/), expect.stringMatching(/unknown axis 'colour'/),
+      expect.stringMatching(/bits value "two"/), expect.stringMatching(/epochs must be a positive integer/),
+      expect.stringMatching(/epochsScale must be a positive number/), expect.stringMatching(/exclude\[0\]: unknown axis 'size'/),
+    ]));
+    expect(problems).toHaveLength(6);
+  });
+
+  it('rejects unknown axis values, impossible combinations and missing data before anything runs, listing all', () => {
+    const empty = join(work, 'empty-data');
+    mkdirSync(empty, { recursive: true });
+    const problems = problemsOf(() => plan({
+      grids: [
+        { dataset: 'synthetic', arch: ['cnn-small', 'resnet21'], quantizer: ['ewgs', 'pcat'], bits: ['W2A2', 'W9A9'],
+          method: ['ce', 'sqakd', 'ce:label-free', 'fsp:label-free', 'distill'] },
+        { dataset: ['cifar10', 'imagenet'], arch: 'resnet20', quantizer: 'ewgs', bits: ['W2A2'], method: ['sqakd'] },
+      ],
+    }, empty));
+    const text = problems.join('\n');
+    expect(text).toMatch(/unknown architecture 'resnet21' \(valid: .*resnet20/);
+    expect(text).toMatch(/unknown quantizer 'pcat' \(valid: ewgs, pact, lsq, dorefa/);
+    expect(text).toMatch(/weight bits of W9A9 must be an integer from 1 to 8/);
+    expect(text).toMatch(/ce:label-free is not a variant/);
+    expect(text).toMatch(/method fsp cannot run label-free: /);
+    expect(text).toMatch(/unknown method 'distill' \(valid: ce, kd, sqakd/);
+    expect(text).toMatch(new RegExp(`cifar10 not found: expected the folder ${join(empty, 'cifar-10-batches-bin')}`));
+    expect(text).toMatch(/unknown dataset 'imagenet'/);
+    // Each bad value once, not once per cell it would have made.
+    expect(problems).toHaveLength(8);
+  });
+
+  it('reads YAML and JSON files, and command-line axis overrides', () => {
+    const yamlPath = join(work, 'spec.yaml');
+    writeFileSync(yamlPath, 'name: from-yaml\ngrid:\n  dataset: synthetic\n  arch: cnn-small\n  bits: [W2A2, 4/4]\n  method: [ce, sqakd]\nepochs: 2\n');
+    const spec = validateMatrixSpec(readMatrixSpecFile(yamlPath), 'spec');
+    expect(spec.name).toBe('from-yaml');
+    expect(spec.grids[0].bits).toEqual(['W2A2', 'W4A4']);
+    expect(spec.grids[0].quantizer).toEqual(['ewgs']);
+    const broken = join(work, 'broken.json');
+    writeFileSync(broken, '{"grid": ');
+    expect(() => readMatrixSpecFile(broken)).toThrow(/broken\.json is not valid JSON/);
+    const overridden = overrideAxes(spec, ['method=kd,at', 'seed=1,2']);
+    expect(overridden.grids[0].method).toEqual(['kd', 'at']);
+    expect(overridden.grids[0].seed).toEqual([1, 2]);
+    expect(() => overrideAxes(spec, ['flavour=x'])).toThrow(MatrixSpecError);
+  });
+});
+
+describe('matrix plans', () => {
+  it('trains each teacher once, shared by every student of its dataset and architecture', () => {
+    const p = plan({ grid: { ...grid, bits: ['W2A2', 'W4A4'], method: ['ce', 'kd', 'sqakd', 'at', 'at:label-free'], seed: [1, 2] } });
+    const teachers = p.cells.filter((c) => c.kind === 'teacher');
+    const students = p.cells.filter((c) => c.kind === 'student');
+    expect(teachers).toHaveLength(1);
+    expect(students).toHaveLength(2 * 5 * 2);
+    expect(new Set(p.cells.map((c) => c.id)).size).toBe(p.cells.length);
+    for (const s of students) {
+      expect(s.dependsOn).toEqual([teachers[0].id]);
+      expect(s.config.teacher).toBe(join(p.root, teachers[0].id, 'checkpoint.ckpt'));
+    }
+    expect(students.filter((s) => s.config.settings.labelFree).map((s) => s.config.method).sort())
+      .toEqual(['at', 'at', 'at', 'at', 'sqakd', 'sqakd', 'sqakd', 'sqakd']);
+  });
+
+  it('gives a cell a new identity exactly when its resolved configuration changes', () => {
+    const before = plan({ grid, epochs: 2 });
+    const same = plan({ grid, epochs: 2 });
+    expect(same.cells.map((c) => c.id)).toEqual(before.cells.map((c) => c.id));
+    // Student epochs change the students, not the teacher.
+    const moreEpochs = plan({ grid, epochs: 3 });
+    expect(moreEpochs.cells[0].id).toBe(before.cells[0].id);
+    expect(moreEpochs.cells.slice(1).map((c) => c.id)).not.toEqual(expect.arrayContaining(before.cells.slice(1).map((c) => c.id)));
+    // Teacher epochs change the teacher, hence every student that learns from it.
+    const newTeacher = plan({ grid, epochs: 2, teacherEpochs: 7 });
+    expect(newTeacher.cells.every((c, i) => c.id !== before.cells[i].id)).toBe(true);
+    // A matrix's name moves its folder, not its cells' identities.
+    expect(plan({ grid, epochs: 2, name: 'elsewhere' }).cells.map((c) => c.id)).toEqual(before.cells.map((c) => c.id));
+  });
+
+  it('leaves out excluded cells and shrinks schedules with epochsScale (pre-stages too)', () => {
+    const p = plan({ grid: { ...grid, bits: ['W2A2', 'W4A4'], method: ['ce', 'fsp'] }, exclude: [{ bits: 'W4A4', method: 'fsp' }], epochsScale: 0.1 });
+    const names = p.cells.map((c) => `${c.kind}:${c.config.method}:${c.axes.bits ?? ''}`).sort();
+    expect(names).toEqual(['student:ce:W2A2', 'student:ce:W4A4', 'student:fsp:W2A2', 'teacher:ce:']);
+    const recipe = RECIPES['synthetic-cnn-small'];
+    expect(p.cells.find((c) => c.kind === 'teacher')!.config.phase.epochs).toBe(Math.max(1, Math.round(recipe.teacher.epochs * 0.1)));
+    expect(p.cells.find((c) => c.config.method === 'fsp')!.config.settings.preEpochs).toBe(3); // 30 * 0.1
+  });
+
+  it('uses a given teacher checkpoint instead of training one, and rejects a missing one', () => {
+    const checkpoint = join(work, 'teacher.ckpt');
+    writeFileSync(checkpoint, 'x');
+    const p = plan({ grid, teachers: { 'synthetic/cnn-small': checkpoint } });
+    expect(p.cells.every((c) => c.kind === 'student' && c.dependsOn.length === 0 && c.config.teacher === checkpoint)).toBe(true);
+    expect(problemsOf(() => plan({ grid, teachers: { 'synthetic/cnn-small': join(work, 'none.ckpt') } })).join('\n'))
+      .toMatch(/teacher checkpoint for synthetic\/cnn-small not found/);
+  });
+
+  it('plans every preset with the paper recipes of its datasets and architectures', () => {
+    const sizes: Record<string, number> = {};
+    for (const name of Object.keys(PRESETS)) {
+      const spec: MatrixSpec = validateMatrixSpec(presetSpec(name), name);
+      const p = planMatrix(spec, { runsDir: join(work, 'runs'), dataDir });
+      sizes[name] = p.cells.length;
+      for (const c of p.cells) {
+        if (c.config.recipe && c.config.recipe in RECIPES) expect(RECIPES[c.config.recipe].arch).toBe(c.config.arch);
+      }
+    }
+    // Table 7: 2 settings x (CE, KD, SQAKD, 11 methods with CE, 10 label-free) + 2 teachers.
+    expect(sizes.table7).toBe(2 * (3 + 11 + 10) + 2);
+    // Table 4, CIFAR-10: ResNet-20 at three widths and VGG-8 at W2A2, CE and SQAKD each, two teachers.
+    expect(sizes['table4-cifar10']).toBe((3 + 1) * 2 + 2);
+    const t7 = planMatrix(validateMatrixSpec(presetSpec('table7'), 'table7'), { runsDir: join(work, 'runs'), dataDir });
+    expect(t7.cells.find((c) => c.config.arch === 'resnet20' && c.kind === 'student')!.config.phase.epochs).toBe(1200);
+  });
+});

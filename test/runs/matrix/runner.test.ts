@@ -1,0 +1,91 @@
+// The matrix runner end to end, in real processes: a runner killed with SIGKILL mid-matrix and started again
+// finishes every cell exactly once (finished cells untouched, the interrupted one resumed from its checkpoint); a
+// worker that crashes fails its cell with its log while the other cells finish, and is retried only when asked.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import {
+  attemptsOf, cellDirs, epochsLogged, processAlive, resultOf, smallMatrix, sqakd, waitFor,
+} from '../../support/matrixRuns.ts';
+
+describe('matrix runner', () => {
+  it('resumes after a SIGKILL: finished cells are not re-run, the interrupted one resumes from its checkpoint', async () => {
+    const { work, spec } = smallMatrix('kill', ['ce', 'sqakd', 'at'], 4);
+    const args = ['matrix', '--spec', spec, '--runs-dir', join(work, 'runs'), '--reports-dir', join(work, 'reports'), '--workers', '1'];
+    const root = join(work, 'runs', 'tiny');
+
+    const first = sqakd(args);
+    // Kill once the teacher and one student are done and another student has a checkpoint but no result.
+    const victim = await waitFor('a finished student and another one half-way', () => {
+      const dirs = cellDirs(root);
+      const finishedStudents = dirs.filter((d) => !basename(d).startsWith('teacher') && resultOf(d));
+      const halfway = dirs.find((d) => !resultOf(d) && epochsLogged(d) >= 1 && existsSync(join(d, 'checkpoint.ckpt')));
+      return finishedStudents.length >= 1 && halfway;
+    });
+    first.kill('SIGKILL');
+    await first;
+    // Its worker notices that the runner is gone and stops after its current step.
+    const orphan = attemptsOf(victim).at(-1)!.pid;
+    await waitFor(`the orphaned worker ${orphan} to exit`, () => !processAlive(orphan), 60);
+    const finishedBefore = new Map(cellDirs(root).filter((d) => resultOf(d))
+      .map((d) => [d, statSync(join(d, 'result.json')).mtimeMs]));
+    const victimEpochs = epochsLogged(victim);
+    expect(finishedBefore.size).toBeGreaterThanOrEqual(2);
+    expect(victimEpochs).toBeGreaterThanOrEqual(1);
+
+    const second = await sqakd(args);
+    expect(second.exitCode, second.all).toBe(0);
+    expect(second.all).toMatch(new RegExp(`${finishedBefore.size} already finished`));
+    const dirs = cellDirs(root);
+    expect(dirs).toHaveLength(4);
+    for (const dir of dirs) {
+      const result = resultOf(dir);
+      expect(result, dir).toBeDefined();
+      expect(result!.history).toHaveLength(result!.epochs);
+      if (finishedBefore.has(dir)) {
+        // Not re-run: one attempt, the same result file.
+        expect(attemptsOf(dir)).toHaveLength(1);
+        expect(statSync(join(dir, 'result.json')).mtimeMs).toBe(finishedBefore.get(dir));
+      }
+    }
+    const attempts = attemptsOf(victim);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1].epochsDoneAtStart).toBeGreaterThanOrEqual(victimEpochs);
+    expect(readFileSync(join(victim, 'worker.log'), 'utf8')).toMatch(/resuming after \d+ epoch/);
+    expect(readFileSync(join(work, 'reports', 'tiny', 'table.md'), 'utf8')).toMatch(/\| sqakd \| no \|/);
+  });
+
+  it('fails a cell whose worker crashes, with its log, finishes the others, and retries it only when asked', async () => {
+    const { work, spec } = smallMatrix('crash', ['ce', 'sqakd', 'kd'], 2);
+    const args = ['matrix', '--spec', spec, '--runs-dir', join(work, 'runs'), '--reports-dir', join(work, 'reports'), '--workers', '1'];
+    const root = join(work, 'runs', 'tiny');
+
+    const run = sqakd(args);
+    // Crash the SQAKD student's worker process as soon as it starts (as an out-of-memory kill would).
+    const victim = await waitFor('the sqakd cell to start', () =>
+      cellDirs(root).find((d) => basename(d).startsWith('sqakd-') && attemptsOf(d).length > 0));
+    process.kill(attemptsOf(victim)[0].pid, 'SIGKILL');
+    const crashed = await run;
+    expect(crashed.exitCode).toBe(1);
+    expect(crashed.all).toMatch(new RegExp(`failed ${basename(victim)}: the worker process was killed by SIGKILL`));
+    expect(crashed.all).toMatch(/attempt on .* from the start/); // the log's tail is printed with the failure
+    expect(crashed.all).toMatch(/3 cell\(s\) run, 0 already finished, 1 failed/);
+    const failure = JSON.parse(readFileSync(join(victim, 'failure.json'), 'utf8')) as { error: string; log: string };
+    expect(failure.error).toMatch(/SIGKILL/);
+    expect(failure.log).toMatch(/attempt on/);
+    for (const dir of cellDirs(root).filter((d) => d !== victim)) expect(resultOf(dir), dir).toBeDefined();
+    expect(readFileSync(join(work, 'reports', 'tiny', 'table.md'), 'utf8')).toMatch(/\| failed \|/);
+
+    // Without --retry-failed the failure stands; with it, the cell runs again and finishes.
+    const again = await sqakd(args);
+    expect(again.exitCode).toBe(1);
+    expect(again.all).toMatch(/--retry-failed runs it again/);
+    expect(attemptsOf(victim)).toHaveLength(1);
+    const retried = await sqakd([...args, '--retry-failed']);
+    expect(retried.exitCode, retried.all).toBe(0);
+    expect(resultOf(victim)?.labelsUsed).toBe(false);
+    expect(existsSync(join(victim, 'failure.json'))).toBe(false);
+  });
+});
