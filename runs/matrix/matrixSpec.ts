@@ -227,3 +227,22 @@ export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec 
   if (problems.length) throw new MatrixSpecError(problems, 'command line');
   return { ...spec, grids };
 }
+
+/** CLI filters: `axis=v1,v2` keeps only those values of an axis in every grid; grids left empty are dropped. */
+export function restrictAxes(spec: MatrixSpec, filters: string[]): MatrixSpec {
+  const problems: string[] = [];
+  let grids = spec.grids.map((g) => ({ ...g }));
+  for (const f of filters) {
+    const [axis, list] = f.split('=');
+    if (!(AXES as string[]).includes(axis) || !list) {
+      problems.push(`--only ${f}: expected axis=value[,value...] with an axis among ${AXES.join(', ')}`);
+      continue;
+    }
+    const keep = new Set(list.split(',').map((v) => (axis === 'bits' ? canonicalBits(v.trim()) ?? v.trim() : v.trim())));
+    grids = grids.map((g) => ({ ...g, [axis]: (g[axis as AxisName] as (string | number)[]).filter((v) => keep.has(String(v))) }));
+  }
+  grids = grids.filter((g) => AXES.every((axis) => g[axis].length > 0));
+  if (!problems.length && !grids.length) problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
+  if (problems.length) throw new MatrixSpecError(problems, 'command line');
+  return { ...spec, grids };
+}

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../runs/atomicWrite.ts';
 import type { CellExecutor } from '../../runs/matrix/cellExecutor.ts';
 import { gpuCount } from '../../runs/matrix/gpus.ts';
 import { LocalPool } from '../../runs/matrix/localPool.ts';
-import { overrideAxes, readMatrixSpecFile, validateMatrixSpec, type MatrixSpec } from '../../runs/matrix/matrixSpec.ts';
+import { type MatrixSpec, overrideAxes, readMatrixSpecFile, restrictAxes, validateMatrixSpec } from '../../runs/matrix/matrixSpec.ts';
 import { modelFactsFor } from '../../runs/matrix/modelFacts.ts';
 import { type MatrixPlan, planMatrix } from '../../runs/matrix/plan.ts';
 import { PRESETS, presetSpec } from '../../runs/matrix/presets.ts';
@@ -35,10 +35,16 @@ function loadSpec(values: FlagValues): MatrixSpec {
   const trainImages = numberFlag(values['train-images'], 'train-images');
   if (trainImages !== undefined) raw.trainImages = trainImages;
   if (values.name !== undefined) raw.name = stringFlag(values.name);
+  const teachers = values.teacher === undefined ? [] : Array.isArray(values.teacher) ? values.teacher : [String(values.teacher)];
+  for (const t of teachers) {
+    const [pair, path] = t.split('=');
+    if (!pair?.includes('/') || !path) throw new UsageError(`--teacher takes dataset/arch=checkpoint, got '${t}'`);
+    raw.teachers = { ...(raw.teachers as Record<string, string> | undefined), [pair]: path };
+  }
   const name = preset ?? basename(file!, extname(file!));
   const spec = validateMatrixSpec(raw, name, preset ? `preset ${preset}` : file);
-  const sets = values.set;
-  return sets === undefined ? spec : overrideAxes(spec, Array.isArray(sets) ? sets : [String(sets)]);
+  const list = (v: FlagValues[string]) => (v === undefined ? [] : Array.isArray(v) ? v : [String(v)]);
+  return restrictAxes(overrideAxes(spec, list(values.set)), list(values.only));
 }
 
 function gmac(macs: number | null): string {
@@ -72,12 +78,14 @@ function printDryRun(plan: MatrixPlan, store: RunStore): void {
 export const matrixCommand: Command = {
   summary: 'run a matrix of cells (methods x quantizers x archs x bits x datasets x seeds) with shared teachers',
   usage: 'sqakd matrix --preset smoke|mnist|table4-cifar10|table4-cifar100|table5-tiny|table6-tiny|table7 | --spec <file> ' +
-    '[--name N] [--epochs-scale X] [--train-images N] [--set axis=v1,v2 ...] [--dry-run] [--workers N] [--threads N] ' +
+    '[--name N] [--epochs-scale X] [--train-images N] [--set axis=v1,v2 ...] [--only axis=v1,v2 ...] ' +
+    '[--teacher dataset/arch=checkpoint ...] [--dry-run] [--workers N] [--threads N] ' +
     '[--queue local|redis] [--redis redis://host:6379] [--queue-name Q] [--retry-failed] [--runs-dir runs] ' +
     '[--reports-dir reports] [--data-dir <dir>] [--backend ...]',
   options: {
     preset: { type: 'string' }, spec: { type: 'string' }, name: { type: 'string' }, 'epochs-scale': { type: 'string' },
-    'train-images': { type: 'string' }, set: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' },
+    'train-images': { type: 'string' }, set: { type: 'string', multiple: true }, only: { type: 'string', multiple: true },
+    teacher: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' },
     workers: { type: 'string' }, threads: { type: 'string' }, queue: { type: 'string' }, redis: { type: 'string' }, 'queue-name': { type: 'string' },
     'retry-failed': { type: 'boolean' }, 'runs-dir': { type: 'string' }, 'reports-dir': { type: 'string' },
     'data-dir': { type: 'string' }, backend: { type: 'string' },

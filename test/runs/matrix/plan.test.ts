@@ -6,7 +6,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { overrideAxes, type MatrixSpec, MatrixSpecError, readMatrixSpecFile, validateMatrixSpec } from '../../../runs/matrix/matrixSpec.ts';
+import {
+  type MatrixSpec, MatrixSpecError, overrideAxes, readMatrixSpecFile, restrictAxes, validateMatrixSpec,
+} from '../../../runs/matrix/matrixSpec.ts';
 import { type MatrixPlan, planMatrix } from '../../../runs/matrix/plan.ts';
 import { PRESETS, presetSpec } from '../../../runs/matrix/presets.ts';
 import { RECIPES } from '../../../runs/recipes.ts';
@@ -69,6 +71,15 @@ describe('matrix spec validation', () => {
     expect(problems).toHaveLength(8);
   });
 
+  it('rejects a method that reads taps the architecture lacks, naming them', () => {
+    const spec = validateMatrixSpec({ grid: { ...grid, method: ['ce', 'at', 'fitnet'] } }, 'test');
+    const problems = problemsOf(() => planMatrix(spec, {
+      runsDir: join(work, 'runs'), dataDir, modelFacts: () => ({ tapNames: ['stem'], macsPerImage: 1e6 }),
+    }));
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).toMatch(/method at reads taps .* but the architecture has taps/);
+  });
+
   it('reads YAML and JSON files, and command-line axis overrides', () => {
     const yamlPath = join(work, 'spec.yaml');
     writeFileSync(yamlPath, 'name: from-yaml\ngrid:\n  dataset: synthetic\n  arch: cnn-small\n  bits: [W2A2, 4/4]\n  method: [ce, sqakd]\nepochs: 2\n');
@@ -83,6 +94,12 @@ describe('matrix spec validation', () => {
     expect(overridden.grids[0].method).toEqual(['kd', 'at']);
     expect(overridden.grids[0].seed).toEqual([1, 2]);
     expect(() => overrideAxes(spec, ['flavour=x'])).toThrow(MatrixSpecError);
+    // --only narrows every grid and drops those it empties (Table 7 without CIFAR-100).
+    const table7 = validateMatrixSpec(presetSpec('table7'), 'table7');
+    const cifar10 = restrictAxes(table7, ['dataset=cifar10', 'method=ce,sqakd,crd:label-free']);
+    expect(cifar10.grids).toHaveLength(1);
+    expect(cifar10.grids[0]).toMatchObject({ dataset: ['cifar10'], arch: ['resnet20'], method: ['ce', 'sqakd', 'crd:label-free'] });
+    expect(() => restrictAxes(table7, ['dataset=mnist'])).toThrow(/leaves no cell/);
   });
 });
 

@@ -55,6 +55,13 @@ describe('matrix runner', () => {
     expect(attempts[1].epochsDoneAtStart).toBeGreaterThanOrEqual(victimEpochs);
     expect(readFileSync(join(victim, 'worker.log'), 'utf8')).toMatch(/resuming after \d+ epoch/);
     expect(readFileSync(join(work, 'reports', 'tiny', 'table.md'), 'utf8')).toMatch(/\| sqakd \| no \|/);
+    // The CSV's difference to CE is computed from the cells' own results.
+    const top1 = (prefix: string) => resultOf(dirs.find((d) => basename(d).startsWith(prefix))!)!.top1;
+    const csv = readFileSync(join(work, 'reports', 'tiny', 'table.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const [header, ...rows] = csv;
+    const sqakdRow = rows.find((r) => r[header.indexOf('method')] === 'sqakd')!;
+    expect(Number(sqakdRow[header.indexOf('deltaVsCe')])).toBeCloseTo(top1('sqakd-') - top1('ce-'), 10);
+    expect(rows).toHaveLength(4);
   });
 
   it('fails a cell whose worker crashes, with its log, finishes the others, and retries it only when asked', async () => {
