@@ -1,6 +1,7 @@
 // Matrix specs and plans: every problem of a bad spec is listed before anything runs; teachers are shared; a
 // cell's identity follows its resolved configuration; presets name the paper's grids; --epochs-scale shrinks them.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -78,6 +79,19 @@ describe('matrix spec validation', () => {
     }));
     expect(problems).toHaveLength(2);
     expect(problems.join('\n')).toMatch(/method at reads taps .* but the architecture has taps/);
+  });
+
+  it('sqakd matrix exits 1 on a bad spec, listing every problem, before writing anything', () => {
+    const specPath = join(work, 'bad.json');
+    writeFileSync(specPath, JSON.stringify({ grid: { ...grid, arch: 'resnet21', method: ['ce', 'fsp:label-free'] } }));
+    const runsDir = join(work, 'bad-runs');
+    const run = spawnSync(process.execPath, ['bin/sqakd.js', 'matrix', '--spec', specPath, '--runs-dir', runsDir],
+      { encoding: 'utf8', env: { ...process.env, SQAKD_THREADS: '1' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/invalid matrix spec \(bad\): 2 problem\(s\)/);
+    expect(run.stderr).toMatch(/unknown architecture 'resnet21'/);
+    expect(run.stderr).toMatch(/method fsp cannot run label-free/);
+    expect(existsSync(runsDir)).toBe(false);
   });
 
   it('reads YAML and JSON files, and command-line axis overrides', () => {
