@@ -165,17 +165,13 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
     }
     return factsCache.get(key);
   };
-  const checkedData = new Set<string>();
-  const checkData = (dataset: string): boolean => {
-    if (checkedData.has(dataset)) return true;
+  /** A dataset's folder must exist under the data directory (the built-in set has none). */
+  const checkData = (dataset: string) => {
     try {
       const ds = datasetSpec(dataset);
       if (ds.folder !== null) datasetFolder(options.dataDir, ds.folder, dataset);
-      checkedData.add(dataset);
-      return true;
     } catch (e) {
       problems.add((e as Error).message);
-      return false;
     }
   };
   const splitSizes = (dataset: string) => datasetSpec(dataset).splitSizes;

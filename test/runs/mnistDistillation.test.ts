@@ -52,10 +52,13 @@ function garbageLabelData(): string {
 
 /**
  * The least top-1 (%) each method's W2A2 student must reach after one epoch (pre-stages: one epoch), from the
- * 98.9% teacher; set a little below what was measured (see the closing notes of the issue), at least 95.
+ * 98.9% teacher: half a point below what was measured on this suite's 2-core CI machine, and never below 95.
+ * Measured: ce 95.07, kd 98.02, sqakd 96.94, at 97.89, nst 97.66, sp 98.00, rkd 98.15, crd 96.29, fitnet 97.34,
+ * cc 97.06, vid 95.15, fsp 97.76, ft 97.27, cktf 96.48.
  */
 const MINIMUM_TOP1: Record<string, number> = {
-  ce: 95, kd: 95, sqakd: 95, at: 95, nst: 95, sp: 95, rkd: 95, crd: 95, fitnet: 95, cc: 95, vid: 95, fsp: 95, ft: 95, cktf: 95,
+  ce: 95, kd: 97.5, sqakd: 96.4, at: 97.3, nst: 97.1, sp: 97.5, rkd: 97.6, crd: 95.7, fitnet: 96.8, cc: 96.5, vid: 95,
+  fsp: 97.2, ft: 96.7, cktf: 95.9,
 };
 
 describe('SQAKD on MNIST with cnn-small', () => {
