@@ -66,7 +66,12 @@ function lockCell(dir: string): () => void {
 export function runCell(dir: string, dataDir: string, backend: string): RunResult {
   const cellPath = join(dir, CELL_FILE);
   if (!existsSync(cellPath)) throw new Error(`${dir} is not a matrix cell (no ${CELL_FILE})`);
-  const cell = JSON.parse(readFileSync(cellPath, 'utf8')) as MatrixCell;
+  let cell: MatrixCell;
+  try {
+    cell = JSON.parse(readFileSync(cellPath, 'utf8')) as MatrixCell;
+  } catch (e) {
+    throw new Error(`${cellPath} is corrupt (${(e as Error).message}); run the matrix again to rewrite it`);
+  }
   const release = lockCell(dir);
   try {
     const meta = readCheckpointMeta<CheckpointMeta>(join(dir, 'checkpoint.ckpt'));
