@@ -67,7 +67,7 @@ describe('command line', () => {
   it('rejects an unknown command and an unknown flag with the valid ones', () => {
     const command = sqakd(['trian']);
     expect(command.status).toBe(1);
-    expect(command.stderr).toMatch(/^sqakd: unknown command 'trian' \(valid: [a-z, ]*\btrain\b[a-z, ]*\)$/);
+    expect(command.stderr).toMatch(/^sqakd: unknown command 'trian' \(valid: [a-z, -]*\btrain\b[a-z, -]*\)$/);
     const flag = sqakd(['bench', 'engine', '--batchsize', '8']);
     expect(flag.status).toBe(1);
     expect(flag.stderr).toMatch(/^sqakd bench: Unknown option '--batchsize' \(valid options: --batch, /);
