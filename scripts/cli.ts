@@ -31,6 +31,12 @@ function help(): string {
     'SQAKD_DEVICE (auto|cpu|cuda), LIBTORCH (libtorch to build against)';
 }
 
+/** One command's usage, summary and flags, for `sqakd <command> --help`. */
+function commandHelp(command: Command): string {
+  const flags = Object.entries(command.options).map(([flag, o]) => `--${flag}${o.type === 'string' ? ' <value>' : ''}`);
+  return `usage: ${command.usage}\n\n${command.summary}\n\noptions: ${flags.join(', ')}`;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
@@ -39,6 +45,10 @@ async function main(argv: string[]): Promise<void> {
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`sqakd: unknown command '${name}' (valid: ${Object.keys(COMMANDS).join(', ')})`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(commandHelp(command));
+    return;
+  }
   const { values, positionals } = parseCommandArgs(name, command, rest);
   await command.run(values, positionals);
 }

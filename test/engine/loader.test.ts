@@ -75,4 +75,13 @@ describe('command line', () => {
     expect(value.status).toBe(1);
     expect(value.stderr).toBe("sqakd: --batch must be a positive integer, got '0'");
   });
+
+  it('prints a command\'s usage and flags for --help instead of rejecting it', () => {
+    const help = sqakd(['train', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: sqakd train /);
+    for (const flag of ['--arch <value>', '--w-bits <value>', '--objective <value>', '--out <value>']) {
+      expect(help.stdout).toContain(flag);
+    }
+  });
 });
