@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { addonPath, loadAddon } from './libtorch/addon.ts';
+import { loadedBlas, REFERENCE_BLAS_WARNING } from './libtorch/blas.ts';
 import { registerLibtorchBackend } from './libtorch/register.ts';
 
 export const BACKEND_NAMES = ['libtorch', 'tensorflow', 'cpu'] as const;
@@ -70,6 +71,7 @@ export async function initBackend(requested: string | undefined = process.env.SQ
   }
   if (!(await tf.setBackend(chosen))) throw new Error(`tfjs could not initialise the '${chosen}' backend`);
   await tf.ready();
+  if (chosen === 'libtorch' && loadedBlas().reference) console.warn(REFERENCE_BLAS_WARNING);
   return chosen;
 }
 
@@ -79,6 +81,6 @@ export function describeBackend(name: BackendName): Record<string, string | numb
   const info = loadAddon().info();
   return {
     torch: info.torchVersion, device: info.device, threads: info.threads, mkldnn: info.mkldnn,
-    builtWithCuda: info.builtWithCuda, cudaAvailable: info.cudaAvailable, addon: addonPath(),
+    builtWithCuda: info.builtWithCuda, cudaAvailable: info.cudaAvailable, blas: loadedBlas().library, addon: addonPath(),
   };
 }
