@@ -1,7 +1,8 @@
 // Distillation end to end on real data (MNIST, cnn-small): a full-precision teacher, then W2A2 EWGS/STE students
 // from it. SQAKD (KL to the teacher only) against the CE baseline, same seed and schedule: SQAKD must reach 97%
 // without ever seeing a label, which a run on garbage training labels proves (it ends bit-for-bit identical). Then
-// every method of the registry for one epoch: each must reach a minimum measured for it, so a broken one fails.
+// every method of the registry for the recipe's two epochs: each must reach a minimum measured for it, so a broken
+// one fails.
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,13 @@ const student = (method: string): TrainRequest => ({
   quantizer: 'ewgs', wBits: 2, aBits: 2, method, teacher: join(work, 'teacher', 'checkpoint.ckpt'),
 });
 
+/**
+ * SQAKD against CE trains one epoch more than the recipe's two: at two epochs, runs whose arithmetic differed only in
+ * rounding (BLAS library, thread count) ended between 97.35% and 98.21%, too close to the 97% the claim needs; at
+ * three they ended at 98.16-98.31% (SQAKD) and 98.30-98.42% (CE).
+ */
+const comparison = (method: string): TrainRequest => ({ ...student(method), epochs: 3 });
+
 /** A data directory whose MNIST train labels are random (the images and the test split are the real ones). */
 function garbageLabelData(): string {
   const dir = join(work, 'garbage-data');
@@ -51,14 +59,18 @@ function garbageLabelData(): string {
 }
 
 /**
- * The least top-1 (%) each method's W2A2 student must reach after one epoch (pre-stages: one epoch), from the
- * 98.9% teacher: half a point below what was measured on this suite's 2-core CI machine, and never below 95.
- * Measured: ce 95.07, kd 98.02, sqakd 96.94, at 97.89, nst 97.66, sp 98.00, rkd 98.15, crd 96.29, fitnet 97.34,
- * cc 97.06, vid 95.15, fsp 97.76, ft 97.27, cktf 96.48.
+ * The least top-1 (%) each method's W2A2 student must reach after the recipe's two epochs (pre-stages: one epoch),
+ * from the 98.9% teacher: 1.5 points below the lowest of three measurements whose arithmetic differed (OpenBLAS with
+ * two threads, as CI runs; OpenBLAS and the reference BLAS with one thread each: trajectories that differ only in
+ * rounding ended up to 1.5 points apart), and never below 95. One epoch was too noisy for a useful minimum.
+ * Measured: ce 98.00/98.38/97.55, kd 97.95/97.92/98.10, sqakd 98.21/98.18/97.35, at 96.73/96.99/97.03,
+ * nst 97.99/97.17/96.72, sp 97.39/97.79/97.79, rkd 98.10/98.10/97.74, crd 98.24/97.95/98.44,
+ * fitnet 97.31/97.75/97.65, cc 97.92/98.07/97.93, vid 97.14/98.35/98.69, fsp 98.07/97.60/98.21,
+ * ft 97.49/96.76/97.29, cktf 98.06/98.46 (the third run was stopped).
  */
 const MINIMUM_TOP1: Record<string, number> = {
-  ce: 95, kd: 97.5, sqakd: 96.4, at: 97.3, nst: 97.1, sp: 97.5, rkd: 97.6, crd: 95.7, fitnet: 96.8, cc: 96.5, vid: 95,
-  fsp: 97.2, ft: 96.7, cktf: 95.9,
+  ce: 96, kd: 96.4, sqakd: 95.8, at: 95.2, nst: 95.2, sp: 95.8, rkd: 96.2, crd: 96.4, fitnet: 95.8, cc: 96.4, vid: 95.6,
+  fsp: 96.1, ft: 95.2, cktf: 96.5,
 };
 
 describe('SQAKD on MNIST with cnn-small', () => {
@@ -78,8 +90,8 @@ describe('SQAKD on MNIST with cnn-small', () => {
   });
 
   it('trains a W2A2 SQAKD student to at least 97% without labels, within 0.5 points of the CE baseline', () => {
-    sqakd = train('sqakd', student('sqakd'));
-    ce = train('ce', student('ce'));
+    sqakd = train('sqakd', comparison('sqakd'));
+    ce = train('ce', comparison('ce'));
     console.log(`W2A2 EWGS students, ${sqakd.epochs} epochs from the ${teacher.top1.toFixed(2)}% teacher: ` +
       `SQAKD ${sqakd.top1.toFixed(2)}% (no labels), CE ${ce.top1.toFixed(2)}% (labels)`);
     expect(sqakd.labelsUsed).toBe(false);
@@ -90,7 +102,7 @@ describe('SQAKD on MNIST with cnn-small', () => {
   });
 
   it('ends identically when every training label is garbage: no label reaches the SQAKD loss', () => {
-    const garbage = train('sqakd-garbage-labels', student('sqakd'), garbageLabelData());
+    const garbage = train('sqakd-garbage-labels', comparison('sqakd'), garbageLabelData());
     expect(garbage.top1).toBe(sqakd.top1);
     const a = loadCheckpoint(join(work, 'sqakd', 'checkpoint.ckpt')).tensors;
     const b = loadCheckpoint(join(work, 'sqakd-garbage-labels', 'checkpoint.ckpt')).tensors;
@@ -103,13 +115,13 @@ describe('SQAKD on MNIST with cnn-small', () => {
     const failures: string[] = [];
     for (const method of Object.values(METHODS)) {
       const result = train(`method-${method.name}`, {
-        ...student(method.name), epochs: 1, preEpochs: method.preEpochs ? 1 : undefined,
+        ...student(method.name), preEpochs: method.preEpochs ? 1 : undefined,
         methodOptions: method.options.negatives ? { negatives: 4096 } : undefined,
       });
       results.push(`${method.name} ${result.top1.toFixed(2)}% (${result.wallSeconds.toFixed(0)} s)`);
       if (!(result.top1 >= MINIMUM_TOP1[method.name])) failures.push(`${method.name}: ${result.top1}% < ${MINIMUM_TOP1[method.name]}%`);
     }
-    console.log(`W2A2 EWGS students, 1 epoch each: ${results.join(', ')}`);
+    console.log(`W2A2 EWGS students, 2 epochs each: ${results.join(', ')}`);
     expect(Object.keys(MINIMUM_TOP1).sort()).toEqual(Object.keys(METHODS).sort());
     expect(failures).toEqual([]);
   });
