@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { framedHead, readFramedHeader } from './framedFile.ts';
 import type { ImageSet } from './imageSet.ts';
 
 const MAGIC = 'SQAKDPX1';
@@ -53,19 +54,15 @@ function readCache(path: string, key: string): ImageSet | undefined {
     return undefined;
   }
   try {
-    const size = statSync(path).size;
-    const prefix = Buffer.alloc(12);
-    if (readSync(fd, prefix, 0, 12, 0) !== 12 || prefix.toString('latin1', 0, 8) !== MAGIC) return corrupt(path);
-    const headerLength = prefix.readUInt32LE(8);
-    const headerBytes = Buffer.alloc(headerLength);
-    readSync(fd, headerBytes, 0, headerLength, 12);
-    const header = JSON.parse(headerBytes.toString('utf8')) as Header;
+    const framed = readFramedHeader<Header>(fd, MAGIC);
+    if (!framed) return corrupt(path);
+    const { header, payloadOffset } = framed;
     const pixels = header.count * header.height * header.width * header.channels;
-    if (header.key !== key || size !== 12 + headerLength + header.count + pixels) return corrupt(path);
+    if (header.key !== key || statSync(path).size !== payloadOffset + header.count + pixels) return corrupt(path);
     const labels = new Uint8Array(header.count);
     const images = new Uint8Array(pixels);
-    readAll(fd, labels, 12 + headerLength);
-    readAll(fd, images, 12 + headerLength + header.count);
+    readAll(fd, labels, payloadOffset);
+    readAll(fd, images, payloadOffset + header.count);
     return { images, labels, ...shapeOf(header) };
   } catch {
     return corrupt(path);
@@ -100,13 +97,10 @@ function writeCache(folder: string, file: string, name: string, key: string, set
   const temporary = join(folder, `${file}.${process.pid}.tmp`);
   try {
     mkdirSync(folder, { recursive: true });
-    const header = Buffer.from(JSON.stringify({ key, ...shapeOf(set) } satisfies Header), 'utf8');
-    const prefix = Buffer.alloc(12);
-    prefix.write(MAGIC, 0, 'latin1');
-    prefix.writeUInt32LE(header.length, 8);
+    const head = framedHead(MAGIC, { key, ...shapeOf(set) } satisfies Header);
     const fd = openSync(temporary, 'w');
     try {
-      for (const part of [prefix, header, set.labels, set.images]) {
+      for (const part of [...head, set.labels, set.images]) {
         for (let done = 0; done < part.length;) done += writeSync(fd, part, done, Math.min(CHUNK, part.length - done));
       }
     } finally {

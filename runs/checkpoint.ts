@@ -1,10 +1,11 @@
 // Checkpoints: one file holding named tensors (model parameters and buffers, optimizer slots) and a JSON header
 // describing the run. Layout: "SQAKDCK1", a uint32 header length, the JSON header, then the tensors' bytes.
 // Writes go to a temporary file renamed into place, so a killed process never leaves a half-written checkpoint.
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import { framedHead, readFramedHeader } from '../datasets/framedFile.ts';
 import type { Module } from '../models/nn/module.ts';
 
 const MAGIC = 'SQAKDCK1';
@@ -35,14 +36,10 @@ export function saveCheckpoint<Meta>(path: string, meta: Meta, tensors: Map<stri
     chunks.push(bytes);
     offset += bytes.length;
   }
-  const header = Buffer.from(JSON.stringify({ meta, tensors: entries }), 'utf8');
-  const prefix = Buffer.alloc(12);
-  prefix.write(MAGIC, 0, 'ascii');
-  prefix.writeUInt32LE(header.length, 8);
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   try {
-    for (const part of [prefix, header, ...chunks]) writeSync(fd, part);
+    for (const part of [...framedHead(MAGIC, { meta, tensors: entries }), ...chunks]) writeSync(fd, part);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -82,11 +79,7 @@ export function readCheckpointMeta<Meta>(path: string): Meta | undefined {
     return undefined;
   }
   try {
-    const prefix = Buffer.alloc(12);
-    if (readSync(fd, prefix, 0, 12, 0) < 12 || prefix.toString('ascii', 0, 8) !== MAGIC) return undefined;
-    const header = Buffer.alloc(prefix.readUInt32LE(8));
-    if (readSync(fd, header, 0, header.length, 12) < header.length) return undefined;
-    return (JSON.parse(header.toString('utf8')) as { meta: Meta }).meta;
+    return readFramedHeader<{ meta: Meta }>(fd, MAGIC)?.header.meta;
   } finally {
     closeSync(fd);
   }

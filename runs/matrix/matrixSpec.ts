@@ -207,21 +207,28 @@ export function validateMatrixSpec(raw: unknown, defaultName: string, where = ''
   return { name: name as string, grids, exclude, ...settings };
 }
 
+/** A command-line `axis=v1,v2` (bit widths in canonical form), or undefined with the problem recorded. */
+function parseAxisValues(flag: string, argument: string, problems: string[]): { axis: AxisName; values: string[] } | undefined {
+  const [axis, list] = argument.split('=');
+  const values = (list ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+  if (!(AXES as string[]).includes(axis) || !values.length) {
+    problems.push(`${flag} ${argument}: expected axis=value[,value...] with an axis among ${AXES.join(', ')}`);
+    return undefined;
+  }
+  return { axis: axis as AxisName, values: axis === 'bits' ? values.map((v) => canonicalBits(v) ?? v) : values };
+}
+
 /** CLI overrides: `axis=v1,v2` replaces an axis in every grid. */
 export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec {
   const problems: string[] = [];
   const grids = spec.grids.map((g) => ({ ...g }));
   for (const o of overrides) {
-    const [axis, list] = o.split('=');
-    if (!(AXES as string[]).includes(axis) || !list) {
-      problems.push(`--set ${o}: expected axis=value[,value...] with an axis among ${AXES.join(', ')}`);
-      continue;
-    }
-    const values = list.split(',').map((s) => s.trim()).filter(Boolean);
+    const parsed = parseAxisValues('--set', o, problems);
+    if (!parsed) continue;
+    const { axis, values } = parsed;
     for (const g of grids) {
       if (axis === 'seed') g.seed = values.map(Number);
-      else if (axis === 'bits') g.bits = values.map((v) => canonicalBits(v) ?? v);
-      else g[axis as Exclude<AxisName, 'seed' | 'bits'>] = values;
+      else g[axis as Exclude<AxisName, 'seed'>] = values;
     }
   }
   if (problems.length) throw new MatrixSpecError(problems, 'command line');
@@ -233,13 +240,11 @@ export function restrictAxes(spec: MatrixSpec, filters: string[]): MatrixSpec {
   const problems: string[] = [];
   let grids = spec.grids.map((g) => ({ ...g }));
   for (const f of filters) {
-    const [axis, list] = f.split('=');
-    if (!(AXES as string[]).includes(axis) || !list) {
-      problems.push(`--only ${f}: expected axis=value[,value...] with an axis among ${AXES.join(', ')}`);
-      continue;
-    }
-    const keep = new Set(list.split(',').map((v) => (axis === 'bits' ? canonicalBits(v.trim()) ?? v.trim() : v.trim())));
-    grids = grids.map((g) => ({ ...g, [axis]: (g[axis as AxisName] as (string | number)[]).filter((v) => keep.has(String(v))) }));
+    const parsed = parseAxisValues('--only', f, problems);
+    if (!parsed) continue;
+    const { axis, values } = parsed;
+    const keep = new Set(values);
+    grids = grids.map((g) => ({ ...g, [axis]: (g[axis] as (string | number)[]).filter((v) => keep.has(String(v))) }));
   }
   grids = grids.filter((g) => AXES.every((axis) => g[axis].length > 0));
   if (!problems.length && !grids.length) problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
