@@ -71,8 +71,19 @@ export async function initBackend(requested: string | undefined = process.env.SQ
   }
   if (!(await tf.setBackend(chosen))) throw new Error(`tfjs could not initialise the '${chosen}' backend`);
   await tf.ready();
+  if (chosen === 'cpu') silenceCpuBanner();
   if (chosen === 'libtorch' && loadedBlas().reference) console.warn(REFERENCE_BLAS_WARNING);
   return chosen;
+}
+
+/**
+ * Stops tfjs's cpu backend from printing its multi-line "Hi, looks like you are running TensorFlow.js in Node.js"
+ * banner on its first tensor: it points at tfjs-node, while CPU_WARNING already says, in one line, how slow cpu
+ * is and how to get libtorch. The banner is guarded by the backend's `firstUse` field (tfjs-backend-cpu 4.22).
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
 /** What a backend runs on: for libtorch, the addon's libtorch version, device, threads and build. */

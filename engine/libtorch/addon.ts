@@ -89,7 +89,9 @@ export interface LibtorchAddon {
     extrapolationValue: number): Packed;
 
   batchNormTraining(x: H, scale: H, offset: H, epsilon: number): Packed[];
-  batchNormTrainingGrad(dy: H, x: H, scale: H, mean: H, invStd: H, epsilon: number): Packed[];
+  /** dMean / dInvStd: gradients on the batch statistics (null: none). */
+  batchNormTrainingGrad(dy: H, x: H, scale: H, mean: H, invStd: H, epsilon: number, dMean?: H | null,
+    dInvStd?: H | null): Packed[];
   fakeQuantize(x: H, lower: H, upper: H, levels: number, delta: number, signed: boolean, forceComposite: boolean): Packed;
   fakeQuantizeGrad(dy: H, x: H, lower: H, upper: H, levels: number, delta: number, signed: boolean,
     forceComposite: boolean): Packed[];

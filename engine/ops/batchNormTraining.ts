@@ -1,7 +1,8 @@
 // Training-mode batch normalisation: statistics of the batch over every axis but the last (NHWC images or
 // [batch, features]), y = (x - mean) * invStd * scale + offset. A fused kernel where the backend has one (libtorch),
 // otherwise the composite twin from plain tfjs ops; both give the same values and gradients.
-// The returned mean and invStd are for updating running statistics; gradients flow through y only.
+// The returned mean and invStd are mainly for updating running statistics (that update is outside any loss, so
+// their gradients are then zero), but they are differentiable outputs like y: a loss on them gets its gradient.
 import { engine, registerGradient, type Tensor, tidy } from '@tensorflow/tfjs-core';
 
 import { backendHasKernel, type FusedOpOptions } from './fusedKernel.ts';
@@ -44,11 +45,14 @@ registerGradient({
   kernelName: BatchNormTraining,
   inputsToSave: ['x', 'scale'],
   outputsToSave: [false, true, true],
+  // tfjs passes one gradient per output (zeros for outputs that reach no loss); those of mean and invStd only
+  // change dx, which the kernel adds in.
   gradFunc: (dy, saved, attrs) => {
     const [x, scale, mean, invStd] = saved;
-    const dyOfY = Array.isArray(dy) ? dy[0] : dy;
+    const [dyOfY, dMean, dInvStd] = Array.isArray(dy) ? dy : [dy];
     const [dx, dScale, dOffset] = engine().runKernel(BatchNormTrainingGrad,
-      { dy: dyOfY, x, scale, mean, invStd }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[];
+      { dy: dyOfY, x, scale, mean, invStd, dMean, dInvStd },
+      { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[];
     return { x: () => dx, scale: () => dScale, offset: () => dOffset };
   },
 });

@@ -46,6 +46,9 @@ describe('batchNormTraining', () => {
       const scaleValues = randomValues(channels, () => 1 + 0.3 * next());
       const offsetValues = randomValues(channels, next);
       const r = randomValues(size, next);
+      // Loss weights on the batch statistics too: their gradients reach dx (none reach dScale or dOffset).
+      const rMean = randomValues(channels, next);
+      const rInvStd = randomValues(channels, next);
       const run = (composite: boolean) => () => {
         const x = tf.tensor(xValues, shape);
         const scale = tf.tensor1d(scaleValues);
@@ -54,7 +57,12 @@ describe('batchNormTraining', () => {
           ? batchNormTrainingComposite(xx, s, o, 1e-5)
           : batchNormTraining(xx, s, o, 1e-5);
         const { y, mean, invStd } = forward(x, scale, offset);
-        const grads = tf.grads((xx, s, o) => forward(xx, s, o).y.mul(tf.tensor(r, shape)).sum())([x, scale, offset]);
+        const loss = (xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+          const out = forward(xx, s, o);
+          return tf.addN([out.y.mul(tf.tensor(r, shape)).sum(), out.mean.mul(tf.tensor1d(rMean)).sum(),
+            out.invStd.mul(tf.tensor1d(rInvStd)).sum()]) as tf.Scalar;
+        };
+        const grads = tf.grads(loss)([x, scale, offset]);
         return [y, mean, invStd, ...grads];
       };
       await tf.setBackend('libtorch');

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { initBackend } from '../../engine/index.ts';
+import { batchNormTraining, batchNormTrainingComposite, initBackend } from '../../engine/index.ts';
+import { BatchNormTraining } from '../../engine/ops/batchNormTraining.ts';
 import { fusedKernels } from '../../engine/libtorch/kernels/fused.ts';
 import { libtorchKernelNames } from '../../engine/libtorch/register.ts';
 import { DataSource, difference, make, type Make, read } from './support/data.ts';
@@ -124,5 +125,51 @@ describe('libtorch analytic gradients equal cpu analytic gradients', () => {
       const diff = difference(actual, expected, { rtol: 1e-4, atol: 1e-5 });
       expect(diff, diff ?? '').toBeNull();
     });
+  }
+});
+
+// Batch-norm training has three outputs, y and the batch statistics mean and invStd, each differentiable; the loss
+// weights every one of them (then only the statistics, whose gradient reaches x alone), so the fused kernel's
+// gradient must carry the terms of all three.
+describe('batch-norm training gradients match finite differences, with loss weights on every output', () => {
+  const variants = [
+    ['fused kernel', batchNormTraining],
+    ['composite twin', batchNormTrainingComposite],
+  ] as const;
+  for (const shape of [[3, 4, 2, 5], [6, 4]]) {
+    for (const weightOnY of [true, false]) {
+      for (const [name, op] of variants) {
+        it(`${name} on ${JSON.stringify(shape)}${weightOnY ? '' : ', loss on mean and invStd only'}`, async () => {
+          await tf.setBackend('libtorch');
+          const channels = shape.at(-1)!;
+          const d = new DataSource(`batchNormTraining ${shape} ${weightOnY}`);
+          const inputs = [d.floats(shape, -1.5, 2.5), d.floats([channels], 0.5, 1.5), d.floats([channels])];
+          const weights = [weightOnY ? d.floats(shape) : d.floats(shape, 0, 0), d.floats([channels], -3, 3),
+            d.floats([channels], -3, 3)];
+          // L = sum(y * ry) + sum(mean * rm) + sum(invStd * ri), summed in double from the read-back outputs.
+          const outputs = (xs: tf.Tensor[]) => {
+            const { y, mean, invStd } = op(xs[0], xs[1], xs[2], 1e-5);
+            return [y, mean, invStd];
+          };
+          const loss = (...xs: tf.Tensor[]) =>
+            tf.addN(outputs(xs).map((t, k) => tf.sum(tf.mul(t, weights[k]())))) as tf.Scalar;
+          const lossAt = (values: Make[]) => tf.tidy(() => outputs(values.map((m) => m()))
+            .reduce((sum, t, k) => sum + dot(Array.from(t.dataSync(), Number), weights[k].values), 0));
+
+          const profile = await tf.profile(() => tf.tidy(() => tf.grads(loss)(inputs.map((m) => m()))));
+          if (name === 'fused kernel') expect(profile.kernelNames).toContain(BatchNormTraining);
+          const grads = (profile.result as tf.Tensor[]).map(read);
+          tf.dispose(profile.result as tf.Tensor[]);
+          const eps = 1e-3;
+          inputs.forEach((input, i) => {
+            const direction = d.floats(input.shape);
+            const at = (step: number) => lossAt(inputs.map((m, k) => (k === i ? shifted(m, direction, step) : m)));
+            const numeric = (at(eps) - at(-eps)) / (2 * eps);
+            const analytic = dot(grads[i].values, direction.values);
+            expect(agree(analytic, numeric), `input ${i}: analytic ${analytic}, finite difference ${numeric}`).toBe(true);
+          });
+        });
+      }
+    }
   }
 });

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { initBackend, parseBackendRequest } from '../../engine/index.ts';
+import { CPU_WARNING } from '../../engine/loader.ts';
 
 function sqakd(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, ['bin/sqakd.js', ...args], {
@@ -53,6 +54,18 @@ describe('backend loader', () => {
     expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!).backend).toBe('cpu');
     expect(run.stderr).toMatch(/^sqakd: running on tfjs's pure-JavaScript cpu backend, about 2,000x slower.*libtorch-dev/);
     expect(run.stderr.split('\n')).toHaveLength(1);
+  });
+
+  it('prints that warning and nothing else on stderr, also once the cpu backend runs ops (no tfjs banner)', () => {
+    // The whole of stderr, unfiltered: tfjs-backend-cpu prints a multi-line banner on its first tensor unless
+    // the loader silences it.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'test/engine/support/cpuFallbackChild.ts'], {
+      encoding: 'utf8',
+      env: { ...process.env, SQAKD_BACKEND: '', SQAKD_LIBTORCH_ADDON: '/nonexistent/sqakd_libtorch.node' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toEqual({ backend: 'cpu', sum: [4, 6] });
+    expect(run.stderr).toBe(`${CPU_WARNING}\n`);
   });
 
   it('fails with one line when libtorch is forced but cannot load', () => {

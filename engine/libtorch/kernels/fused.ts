@@ -24,9 +24,9 @@ export const fusedKernels = [
   kernel(ReluGrad, ({ dy, x }, _attrs, b) => b.output(b.addon.reluGrad(b.handle(dy), b.handle(x)))),
   kernel(BatchNormTraining, ({ x, scale, offset }, { epsilon }, b) =>
     b.addon.batchNormTraining(b.handle(x), b.handle(scale), b.handle(offset), epsilon).map((p) => b.output(p))),
-  kernel(BatchNormTrainingGrad, ({ dy, x, scale, mean, invStd }, { epsilon }, b) =>
-    b.addon.batchNormTrainingGrad(b.handle(dy), b.handle(x), b.handle(scale), b.handle(mean), b.handle(invStd), epsilon)
-      .map((p) => b.output(p))),
+  kernel(BatchNormTrainingGrad, ({ dy, x, scale, mean, invStd, dMean, dInvStd }, { epsilon }, b) =>
+    b.addon.batchNormTrainingGrad(b.handle(dy), b.handle(x), b.handle(scale), b.handle(mean), b.handle(invStd), epsilon,
+      dMean ? b.handle(dMean) : null, dInvStd ? b.handle(dInvStd) : null).map((p) => b.output(p))),
   kernel(FakeQuantize, ({ x, lower, upper }, attrs: QuantAttrs, b) =>
     b.output(b.addon.fakeQuantize(b.handle(x), b.handle(lower), b.handle(upper), attrs.levels, attrs.delta,
       attrs.signed, attrs.forceComposite ?? false))),

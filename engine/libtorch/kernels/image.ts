@@ -59,8 +59,16 @@ interface ResizeAttrs {
   size: [number, number];
 }
 
+/** The maps are built from these shapes' H and W, so anything but NHWC images would make nonsense maps. */
+function checkRank4(tensors: Record<string, TensorInfo>): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.shape.length !== 4) throw new Error(`${name} must be rank 4 (NHWC), got shape [${t.shape}]`);
+  }
+}
+
 function resize(map: MapFn) {
   return ({ images }: { images: TensorInfo }, attrs: ResizeAttrs, b: LibtorchBackend) => {
+    checkRank4({ images });
     const [, inH, inW] = images.shape;
     const [outH, outW] = attrs.size;
     const rows = map(inH, outH, attrs.alignCorners, attrs.halfPixelCenters);
@@ -72,6 +80,10 @@ function resize(map: MapFn) {
 
 function resizeGrad(map: MapFn) {
   return ({ images, dy }: { images: TensorInfo; dy: TensorInfo }, attrs: ResizeAttrs, b: LibtorchBackend) => {
+    checkRank4({ images, dy });
+    if (images.shape[0] !== dy.shape[0] || images.shape[3] !== dy.shape[3]) {
+      throw new Error(`dy [${dy.shape}] must have the batch size and channels of images [${images.shape}]`);
+    }
     const [, inH, inW] = images.shape;
     const [, outH, outW] = dy.shape;
     const rows = map(inH, outH, attrs.alignCorners, attrs.halfPixelCenters);

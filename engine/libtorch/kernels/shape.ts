@@ -50,8 +50,11 @@ export const shapeKernels = [
     const sizes = backend_util.prepareSplitSize(x, numOrSizeSplits, dim);
     return b.addon.split(b.handle(x), sizes, dim).map((p) => b.output(p));
   }),
-  kernel(GatherV2, ({ x, indices }, { axis, batchDims }, b) =>
-    b.output(b.addon.gather(b.handle(x), b.handle(indices), util.parseAxisParam(axis, x.shape)[0], batchDims ?? 0))),
+  kernel(GatherV2, ({ x, indices }, { axis, batchDims }, b) => {
+    // A negative batchDims counts from the end of indices' dimensions, as in tfjs's cpu kernel.
+    const batch = (batchDims ?? 0) < 0 ? batchDims + indices.shape.length : batchDims ?? 0;
+    return b.output(b.addon.gather(b.handle(x), b.handle(indices), util.parseAxisParam(axis, x.shape)[0], batch));
+  }),
   kernel(GatherNd, ({ params, indices }, _attrs, b) => b.output(b.addon.gatherNd(b.handle(params), b.handle(indices)))),
   kernel(ScatterNd, ({ indices, updates }, { shape }, b) =>
     b.output(b.addon.scatterNd(b.handle(indices), b.handle(updates), shape))),

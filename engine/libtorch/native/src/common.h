@@ -68,6 +68,8 @@ inline at::Tensor FromNCHW(const at::Tensor& y, bool nchw) { return nchw ? y : y
 using Callback = Napi::Value (*)(const Napi::CallbackInfo&);
 
 // Runs a binding, converting ATen (c10::Error) and standard exceptions into a JS Error with a one-line message.
+// Anything else thrown is caught too: an exception escaping into N-API would terminate the process.
+// info.Data() is the binding's name (see Export).
 template <Callback F>
 Napi::Value Guarded(const Napi::CallbackInfo& info) {
   try {
@@ -78,12 +80,17 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(info.Env(), e.what_without_backtrace());
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), e.what());
+  } catch (...) {
+    const char* name = static_cast<const char*>(info.Data());
+    throw Napi::Error::New(info.Env(), std::string("addon function ") + (name ? name : "?") +
+                                           " failed with a C++ exception that is not a std::exception");
   }
 }
 
+// `name` must outlive the addon (a string literal): Guarded reads it back to name the binding in errors.
 template <Callback F>
 void Export(Napi::Env env, Napi::Object exports, const char* name) {
-  exports.Set(name, Napi::Function::New<Guarded<F>>(env, name));
+  exports.Set(name, Napi::Function::New<Guarded<F>>(env, name, const_cast<char*>(name)));
 }
 
 // Each kernels_*.cc file registers its bindings here.

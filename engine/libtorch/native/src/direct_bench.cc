@@ -5,6 +5,7 @@
 
 #include <torch/cuda.h>
 
+#include "checks.h"
 #include "common.h"
 #include "convolution.h"
 
@@ -18,6 +19,10 @@ Napi::Value DirectConvStep(const Napi::CallbackInfo& info) {
   const at::Tensor& dy = TensorArg(info, 2);
   const ConvGeometry g = GeometryFromArray(IntsArg(info, 3));
   int64_t iterations = IntArg(info, 4);
+  // ConvBackwardInput reads four entries of x's shape.
+  CheckRank("directConvStep", "x", x, 4);
+  CheckRank("directConvStep", "filter", filter, 4);
+  CheckRank("directConvStep", "dy", dy, 4);
   const bool cuda = x.device().is_cuda();
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iterations; ++i) {

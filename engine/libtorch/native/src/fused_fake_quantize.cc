@@ -14,6 +14,7 @@
 #include <mutex>
 #include <vector>
 
+#include "checks.h"
 #include "common.h"
 
 namespace sqakd {
@@ -214,11 +215,19 @@ std::vector<at::Tensor> BackwardComposite(const at::Tensor& dy, const at::Tensor
   return {ga, d_lower, gb.sum_to_size(upper.sizes())};
 }
 
+// The fused loops read lower/upper through host pointers once x is on the CPU, so they must be there too.
+// (Their shapes are checked by FusedChannels; other shapes take the composite path, where ATen broadcasts them.)
+void CheckQuantInputs(const char* binding, const at::Tensor& x, const at::Tensor& lower, const at::Tensor& upper) {
+  CheckSameDevice(binding, "lower", lower, x);
+  CheckSameDevice(binding, "upper", upper, x);
+}
+
 // fakeQuantize(x, lower, upper, levels, delta, signed, forceComposite)
 Napi::Value FakeQuantize(const Napi::CallbackInfo& info) {
   const at::Tensor& x = TensorArg(info, 0);
   const at::Tensor& lower = TensorArg(info, 1);
   const at::Tensor& upper = TensorArg(info, 2);
+  CheckQuantInputs("fakeQuantize", x, lower, upper);
   QuantParams p = ParamsArg(info, 3);
   int64_t channels = BoolArg(info, 6) ? 0 : FusedChannels(x, lower, upper);
   return Pack(info.Env(), channels ? ForwardFused(x, lower, upper, channels, p) : ForwardComposite(x, lower, upper, p), kFloat32);
@@ -230,6 +239,11 @@ Napi::Value FakeQuantizeGrad(const Napi::CallbackInfo& info) {
   const at::Tensor& x = TensorArg(info, 1);
   const at::Tensor& lower = TensorArg(info, 2);
   const at::Tensor& upper = TensorArg(info, 3);
+  CheckQuantInputs("fakeQuantizeGrad", x, lower, upper);
+  // The fused loop reads dy at every index of x; the composite path would broadcast a smaller dy into a dx that
+  // is not x's shape.
+  CheckSameShape("fakeQuantizeGrad", "dy", dy, "x", x);
+  CheckSameDevice("fakeQuantizeGrad", "dy", dy, x);
   QuantParams p = ParamsArg(info, 4);
   int64_t channels = BoolArg(info, 7) ? 0 : FusedChannels(x, lower, upper);
   return PackList(info.Env(), channels ? BackwardFused(dy, x, lower, upper, channels, p)

@@ -4,13 +4,24 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <utility>
 
+#include "checks.h"
 #include "common.h"
 
 namespace sqakd {
 namespace {
 
 constexpr int64_t kGrain = 16384;
+
+// Every state tensor and the gradient must have the parameter's shape: the fused loop reads them all at the
+// parameter's indices, and the ATen path would broadcast a mismatch into a parameter of another shape.
+void CheckShapes(const char* binding, const at::Tensor& param, std::initializer_list<std::pair<const char*, const at::Tensor*>> others) {
+  for (const auto& [name, t] : others) {
+    CheckSameShape(binding, name, *t, "param", param);
+    CheckSameDevice(binding, name, *t, param);
+  }
+}
 
 bool FusedLoopApplies(std::initializer_list<const at::Tensor*> tensors) {
   const at::Tensor& first = **tensors.begin();
@@ -30,6 +41,7 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   const at::Tensor& g_in = TensorArg(info, 1);
   const at::Tensor& m_in = TensorArg(info, 2);
   const at::Tensor& v_in = TensorArg(info, 3);
+  CheckShapes("adamUpdate", p_in, {{"grad", &g_in}, {"m", &m_in}, {"v", &v_in}});
   const double beta1 = DoubleArg(info, 4), beta2 = DoubleArg(info, 5);
   // Constants rounded to float32 as tfjs rounds a JS number used in a float32 op (1 - beta1 is taken in double).
   const AdamConstants k{static_cast<float>(beta1), static_cast<float>(1.0 - beta1), static_cast<float>(beta2),
@@ -65,6 +77,7 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   const at::Tensor& p_in = TensorArg(info, 0);
   const at::Tensor& g_in = TensorArg(info, 1);
   const at::Tensor& b_in = TensorArg(info, 2);
+  CheckShapes("sgdUpdate", p_in, {{"grad", &g_in}, {"buffer", &b_in}});
   const float lr = static_cast<float>(DoubleArg(info, 3)), momentum = static_cast<float>(DoubleArg(info, 4));
   const float weight_decay = static_cast<float>(DoubleArg(info, 5));
   const bool nesterov = BoolArg(info, 6), first = BoolArg(info, 7);

@@ -9,6 +9,7 @@
 #include <malloc.h>
 #endif
 
+#include "checks.h"
 #include "common.h"
 
 namespace sqakd {
@@ -23,8 +24,13 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   std::vector<int64_t> shape = IntsArg(info, 1);
   int32_t code = static_cast<int32_t>(IntArg(info, 2));
   ScalarTypeOf(code);  // validates the code
+  // Sizes are checked before multiplying: a product that overflows could match the data's length by accident.
   int64_t numel = 1;
-  for (int64_t d : shape) numel *= d;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(numel, d, &numel) || numel > (int64_t{1} << 48)) {
+      throw std::invalid_argument("write: shape " + ShapeString(shape) + " is not a valid tensor shape");
+    }
+  }
   size_t bytes = static_cast<size_t>(numel) * ElementSize(code);
   if (values.ByteLength() != bytes) {
     throw std::invalid_argument("write: " + std::to_string(values.ByteLength()) + " bytes of data for a tensor of " +
@@ -78,6 +84,9 @@ class ReadWorker : public Napi::AsyncWorker {
       SetError(e.what_without_backtrace());
     } catch (const std::exception& e) {
       SetError(e.what());
+    } catch (...) {
+      // Off the JS thread too, an escaping exception would terminate the process.
+      SetError("readAsync failed with a C++ exception that is not a std::exception");
     }
   }
   void OnOK() override { deferred_.Resolve(ToTypedArray(Env(), host_)); }
@@ -138,6 +147,11 @@ Napi::Value UseDevice(const Napi::CallbackInfo& info) {
     SetCurrentDevice(at::Device(at::kCPU));
   } else if (name == "cuda") {
     if (!torch::cuda::is_available()) throw std::invalid_argument("device 'cuda' requested but this libtorch sees no CUDA device");
+    // TF32 (on by default for cuDNN convolutions) keeps 10 mantissa bits, far outside the float32 tolerance CUDA
+    // results must meet against the CPU; full-precision matmuls too. Both setters exist from libtorch 1.7 on, in
+    // CPU builds as well (newer versions map them onto their per-backend precision settings).
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
     SetCurrentDevice(at::Device(at::kCUDA, 0));
   } else {
     throw std::invalid_argument("unknown device '" + name + "' (valid: cpu, cuda)");
