@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
 export interface IdxArray {
+  /** The file read (`path` or `path.gz`), for the caller's own errors about its contents. */
+  file: string;
   dims: number[];
   data: Uint8Array;
 }
@@ -22,7 +24,10 @@ export function readIdx(path: string): IdxArray {
       throw new Error(`corrupt gzip file ${file}: ${(e as Error).message}`);
     }
   }
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new Error(`${file} is not an IDX file (bad magic number)`);
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
+    const found = bytes.length ? `0x${bytes.subarray(0, 4).toString('hex')}` : 'none, the file is empty';
+    throw new Error(`${file} is not an IDX file (bad magic number ${found}; IDX files start 0x0000, type, rank)`);
+  }
   if (bytes[2] !== UNSIGNED_BYTE) throw new Error(`${file} holds IDX type 0x${bytes[2].toString(16)}, expected unsigned bytes (0x08)`);
   const rank = bytes[3];
   const headerLength = 4 + 4 * rank;
@@ -34,5 +39,5 @@ export function readIdx(path: string): IdxArray {
     throw new Error(`${file} is ${actual < expected ? 'truncated' : 'corrupt'}: its header promises ${expected} bytes ` +
       `of data (${dims.join('x')}), it holds ${actual}`);
   }
-  return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerLength, expected) };
+  return { file, dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerLength, expected) };
 }

@@ -23,14 +23,16 @@ function* takeBatches<T>(source: Generator<T>, count: number): Generator<T> {
 }
 
 /**
- * Sets each EWGS quantizer's delta from Hessian-trace estimates of `loss`; returns the deltas by path. The loss's
- * own state (a distiller's buffers, e.g. CRD's memory banks) is put back as it was, so the estimate does not
- * change training.
+ * Sets each EWGS quantizer's delta from Hessian-trace estimates of `loss`; returns the deltas by path. Its forward
+ * passes run in training mode, as training does, so they update buffers: the student's batch-norm running
+ * statistics and the loss's own state (a distiller's, e.g. CRD's memory banks). All are put back as they were, so
+ * apart from the deltas the estimate leaves training exactly where it found it.
  */
 export function estimateDeltas(student: Classifier, teacher: Classifier | null, loss: (inputs: LossInputs) => tf.Scalar,
   lossState: Module | null, loader: DataLoader, epoch: number, seed: number): Record<string, number> {
   const batches = [...takeBatches(loader.epoch(epoch), HESSIAN_BATCHES)];
-  const saved = (lossState?.namedBuffers() ?? []).map(([, buffer]) => [buffer, tf.keep(buffer.clone())] as const);
+  const buffers = [student, teacher, lossState].flatMap((m) => m?.namedBuffers() ?? []);
+  const saved = buffers.map(([, buffer]) => [buffer, tf.keep(buffer.clone())] as const);
   try {
     const losses = batches.map((batch) => () => loss({
       student: student.forwardWithFeatures(batch.x),

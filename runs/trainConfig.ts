@@ -4,7 +4,7 @@
 import { datasetSpec } from '../datasets/registry.ts';
 import { DEFAULT_METHOD_SETTINGS, type MethodSettings } from '../methods/method.ts';
 import { checkBits } from '../methods/quantizers/quantizer.ts';
-import { quantizerFamily } from '../methods/quantizers/registry.ts';
+import { QUANTIZERS, quantizerFamily } from '../methods/quantizers/registry.ts';
 import { trainingMethod } from '../methods/registry.ts';
 import { ARCHITECTURES, architectureNames } from '../models/registry.ts';
 import { defaultRecipeName, type PhaseRecipe, recipe as recipeByName, type Recipe } from './recipes.ts';
@@ -101,6 +101,24 @@ function positive(value: number | undefined, what: string, integer = false): num
   return value;
 }
 
+/**
+ * Flags that configure one quantizer family (or quantization at all) are an error with any other, rather than
+ * silently doing nothing: a run asked for with them would not be the run the user meant.
+ */
+function checkQuantizerFlags(request: TrainRequest, quantizer: string): void {
+  const not = quantizer === FULL_PRECISION ? 'none (full precision)' : quantizer;
+  const anyQuantizer = `quantized models (--quantizer ${Object.keys(QUANTIZERS).join(', ')})`;
+  const delta = request.ewgsDelta ?? 0;
+  if (delta !== 0 && quantizer !== 'ewgs') throw new Error(`--ewgs-delta applies to the ewgs quantizer, not ${not}`);
+  if (request.pactTrainAlpha === false && quantizer !== 'pact') {
+    throw new Error(`--pact-fixed-alpha applies to the pact quantizer, not ${not}`);
+  }
+  if (quantizer !== FULL_PRECISION) return;
+  if (request.perChannelWeights) throw new Error(`--per-channel applies to ${anyQuantizer}, not ${not}`);
+  if (request.fullPrecision) throw new Error(`--fp-layers applies to ${anyQuantizer}, not ${not}`);
+  if (request.lrQuantizer !== undefined) throw new Error(`--lr-quantizer applies to ${anyQuantizer}, not ${not}`);
+}
+
 /** Resolves and validates a request; every problem is a one-line error naming what is wrong and what is valid. */
 export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   const named = request.recipe ? recipeByName(request.recipe) : undefined;
@@ -122,7 +140,6 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
     const aBits = aGiven ?? wBits;
     const delta = request.ewgsDelta ?? 0;
     if (delta !== 'hessian' && !(delta >= 0)) throw new Error(`EWGS delta must be >= 0 or 'hessian', got ${delta}`);
-    if (delta !== 0 && quantizer !== 'ewgs') throw new Error(`--ewgs-delta applies to the ewgs quantizer, not ${quantizer}`);
     quantization = {
       quantizer, wBits, aBits, fullPrecision: request.fullPrecision, perChannelWeights: request.perChannelWeights ?? false,
       ewgsDelta: delta, pactTrainAlpha: request.pactTrainAlpha ?? true,
@@ -130,6 +147,7 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   } else if (bitsGiven) {
     throw new Error('--w-bits/--a-bits given with --quantizer none; choose a quantizer (ewgs, pact, lsq, dorefa)');
   }
+  checkQuantizerFlags(request, quantizer);
 
   const method = trainingMethod(request.method ?? 'ce');
   if (method.needsTeacher && !request.teacher) {

@@ -13,8 +13,10 @@ import { min, std } from './statistics.ts';
 const HALF_NORMAL_STD = Math.sqrt(1 - 2 / Math.PI);
 
 /**
- * A probe for the Hessian-trace estimate: adds `perturbation` to the quantizer's output and records the gradient
- * of the loss with respect to that output (hessianDelta.ts).
+ * A probe for the Hessian-trace estimate (hessianDelta.ts): moves the quantizer's [0, 1] output x_q by
+ * `perturbation` and records dL/dx_q, the g of the EWGS backward. Both are in x_q units for weights too, whose layer
+ * sees 2 x_q - 1: the paper's delta is defined with respect to x_q, and dL/dx_q is twice the gradient at the signed
+ * value (so its Hessian is four times that one's, which would halve delta if read there).
  */
 export interface OutputProbe {
   perturbation: tf.Tensor | null;
@@ -60,13 +62,15 @@ export class EwgsQuantizer extends Quantizer {
     return this.probe ? this.probed(out, this.probe) : out;
   }
 
-  /** Identity (plus the probe's perturbation) whose backward keeps a copy of the incoming gradient. */
+  /** Identity plus the probe's perturbation (in x_q units), whose backward keeps a copy of dL/dx_q. */
   private probed(out: tf.Tensor, probe: OutputProbe): tf.Tensor {
+    // d(output)/d(x_q): 2 for weights (2 x_q - 1), 1 for activations (x_q itself).
+    const scale = this.role === 'weight' ? 2 : 1;
     const capture = customGradient<[tf.Tensor]>((value) => ({
-      value: probe.perturbation ? value.add(probe.perturbation) : value.clone(),
+      value: probe.perturbation ? value.add(probe.perturbation.mul(scale)) : value.clone(),
       gradFunc: (dy) => {
         probe.gradient?.dispose();
-        probe.gradient = tf.keep(dy.clone());
+        probe.gradient = tf.keep(dy.mul(scale));
         return dy;
       },
     }));

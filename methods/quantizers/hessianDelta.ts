@@ -1,9 +1,11 @@
 // EWGS's delta from the Hessian (SPEC section 1, the EWGS paper's update, every few epochs): per quantizer,
 // delta = (Tr(H) / n) / (3 std(g)), clipped at 0, where g is the gradient of the loss with respect to the
-// quantizer's output and H the Hessian with respect to it. Tr(H) is estimated with Hutchinson's method (Rademacher
-// vectors v, E[v . Hv] = Tr H); Hv comes from finite differences of gradients, (g(q + eps v) - g(q)) / eps, since
-// the fused kernels have no second derivatives. One perturbed pass serves every quantizer at once: with independent
-// v per quantizer, E[v_l . (Hv)_l] is the trace of quantizer l's own block.
+// quantizer's [0, 1] output x_q (the g of the EWGS backward) and H the Hessian with respect to it. Weights are
+// probed through x_q as well, not through the signed value 2 x_q - 1 their layer sees, whose Hessian is a quarter
+// and whose gradient std is half of x_q's (reading them there gives half the paper's delta). Tr(H) is estimated
+// with Hutchinson's method (Rademacher vectors v, E[v . Hv] = Tr H); Hv comes from finite differences of gradients,
+// (g(q + eps v) - g(q)) / eps, since the fused kernels have no second derivatives. One perturbed pass serves every
+// quantizer at once: with independent v per quantizer, E[v_l . (Hv)_l] is the trace of quantizer l's own block.
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { Module } from '../../models/nn/module.ts';
@@ -20,7 +22,7 @@ export interface DeltaEstimate {
 export interface HessianOptions {
   /** Rademacher vectors per batch. */
   samples: number;
-  /** Finite-difference step in the quantizer's output units ([0, 1] or [-1, 1]). */
+  /** Finite-difference step in x_q units ([0, 1]), for weights and activations alike. */
   epsilon: number;
   seed: number;
 }

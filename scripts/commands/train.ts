@@ -10,8 +10,8 @@ import { type Command, integerFlag, keyValueNumbers, numberFlag, stringFlag, Usa
 export const trainCommand: Command = {
   summary: 'train one model: a teacher (--quantizer none) or a quantized student with a method (sqakd list methods)',
   usage: 'sqakd train --out <folder> [--recipe cifar10-resnet20] [--dataset cifar10] [--arch resnet20] ' +
-    '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] [--label-free] ' +
-    '[--teacher <checkpoint>] [--beta X] [--pre-epochs N] [--method-option key=value ...] ' +
+    '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] ' +
+    '[--objective <method> (same as --method)] [--label-free] [--teacher <checkpoint>] [--beta X] [--pre-epochs N] [--method-option key=value ...] ' +
     '[--epochs N] [--train-images N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
     '[--label-smoothing X] [--fp-layers a,b] [--per-channel] [--ewgs-delta X|hessian] [--pact-fixed-alpha] ' +
     '[--data-dir <dir>] [--backend ...] [--quiet]',
@@ -31,10 +31,14 @@ export const trainCommand: Command = {
     const out = stringFlag(values.out);
     if (!out) throw new UsageError('sqakd train: --out <folder> is required (where result.json and the checkpoint go)');
     const delta = stringFlag(values['ewgs-delta']);
+    const [objective, method] = [stringFlag(values.objective), stringFlag(values.method)];
+    if (objective !== undefined && method !== undefined && objective !== method) {
+      throw new UsageError(`sqakd train: --objective ${objective} and --method ${method} name the same setting; give one`);
+    }
     const request: TrainRequest = {
       recipe: stringFlag(values.recipe), dataset: stringFlag(values.dataset), arch: stringFlag(values.arch),
       quantizer: stringFlag(values.quantizer), wBits: integerFlag(values['w-bits'], 'w-bits'),
-      aBits: integerFlag(values['a-bits'], 'a-bits'), method: stringFlag(values.objective) ?? stringFlag(values.method),
+      aBits: integerFlag(values['a-bits'], 'a-bits'), method: objective ?? method,
       teacher: stringFlag(values.teacher), epochs: integerFlag(values.epochs, 'epochs'),
       batchSize: integerFlag(values['batch-size'], 'batch-size'), seed: integerFlag(values.seed, 'seed'),
       lr: numberFlag(values.lr, 'lr'), lrQuantizer: numberFlag(values['lr-quantizer'], 'lr-quantizer'),

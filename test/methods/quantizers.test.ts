@@ -572,13 +572,16 @@ describe('bit widths and the registry', () => {
 
 // ---- Hessian-trace delta ----
 
-/** A module whose output is one EWGS quantizer's output, so a loss of it is a known function of Q(x). */
+/**
+ * A module whose output is one EWGS quantizer's output, so a loss of it is a known function of Q(x). Bounds [0, 1]
+ * for both roles: x_q is then the input rounded to 2^b levels, and a weight's output is 2 x_q - 1.
+ */
 class Probe extends Module {
   readonly quantizer: EwgsQuantizer;
 
-  constructor(bits: number) {
+  constructor(bits: number, role: QuantizerRole = 'activation') {
     super();
-    this.quantizer = this.registerModule('quantizer', new EwgsQuantizer({ bits, role: 'activation' }));
+    this.quantizer = this.registerModule('quantizer', new EwgsQuantizer({ bits, role }));
     this.quantizer.lower.assign(tf.scalar(0));
     this.quantizer.upper.assign(tf.scalar(1));
   }
@@ -651,6 +654,30 @@ describe('Hessian-trace delta', () => {
     expect(estimate.delta).toBeCloseTo(Math.max(0, estimate.trace / n / (3 * std(g))), 6);
     expect(estimate.delta).toBeGreaterThan(0);
     tf.dispose([a, x]);
+  });
+
+  it('weights: trace, gradient and delta are with respect to x_q in [0, 1], not the signed output 2 x_q - 1', () => {
+    // Loss sum(c y^2) with y = 2 x_q - 1: dL/dx_q = 4 c y and d2L/dx_q^2 = 8 c, so Tr H = 8 sum(c) exactly. This is
+    // the g the fused backward sees (dL/dy times dy/dx_q = 2); read at y instead (trace 2 sum(c), std of 2 c y),
+    // delta would come out at half this value.
+    const c = [0.5, 1, 1.5, 0.25, 2, 0.75];
+    const xs = [0.05, 0.31, 0.52, 0.77, 0.9, 0.44];
+    const model = track(new Probe(3, 'weight'));
+    const cTensor = tf.tensor1d(c);
+    const x = tf.tensor1d(xs);
+    const [estimate] = updateEwgsDeltas(model, [() => model.forward(x).square().mul(cTensor).sum() as tf.Scalar],
+      { samples: 3, epsilon: 0.05, seed: 9 });
+    const y = quantized(xs, 3).map((q) => 2 * q - 1);
+    const g = y.map((v, i) => 4 * c[i] * v);
+    const trace = 8 * sum(c);
+    const delta = trace / c.length / (3 * std(g));
+    expect(estimate.trace).toBeCloseTo(trace, 3);
+    expect(estimate.gradientStd).toBeCloseTo(std(g), 5);
+    expect(estimate.delta).toBeCloseTo(delta, 4);
+    const signedDelta = (2 * sum(c)) / c.length / (3 * std(y.map((v, i) => 2 * c[i] * v)));
+    expect(estimate.delta / signedDelta).toBeCloseTo(2, 4);
+    expect(model.quantizer.delta).toBe(estimate.delta);
+    tf.dispose([cTensor, x]);
   });
 
   it('negative curvature (loss -sum(q^2)) gives a negative trace and delta clipped at 0', () => {

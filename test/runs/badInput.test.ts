@@ -7,6 +7,9 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { readCheckpointMeta } from '../../runs/checkpoint.ts';
+import type { CheckpointMeta } from '../../runs/trainedModel.ts';
+
 const work = mkdtempSync(join(tmpdir(), 'sqakd-bad-'));
 const good = join(work, 'good');
 
@@ -45,6 +48,12 @@ describe('bad input', () => {
     expect(existsSync(join(work, 'x'))).toBe(false);
   });
 
+  it('rejects --objective and --method naming different methods (one is an alias of the other)', () => {
+    fails([...base, '--arch', 'cnn-small', '--objective', 'ce', '--method', 'kd', '--out', join(work, 'x')],
+      /--objective ce and --method kd name the same setting; give one$/);
+    expect(existsSync(join(work, 'x'))).toBe(false);
+  });
+
   it('rejects bit widths outside 1..8', () => {
     fails([...base, '--arch', 'cnn-small', '--quantizer', 'ewgs', '--w-bits', '0', '--out', join(work, 'x')],
       /weight bits.*1 to 8, got 0/);
@@ -73,6 +82,43 @@ describe('bad input', () => {
       /loss is (NaN|Infinity|-Infinity) at epoch 1, step \d+ .*nothing was saved/);
     expect(existsSync(join(work, 'nan', 'result.json'))).toBe(false);
     expect(existsSync(join(work, 'nan', 'checkpoint.ckpt'))).toBe(false);
+  });
+
+  it('stops on a NaN loss after saved epochs with one line, leaving their checkpoint, log and config intact', () => {
+    // One step per epoch: the first loss comes from the initial weights and is finite; its update at lr 1e30
+    // makes the second epoch's loss NaN, after the first epoch was saved.
+    const out = join(work, 'nan-later');
+    const args = ['train', '--dataset', 'synthetic', '--arch', 'cnn-small', '--epochs', '3', '--train-images', '64',
+      '--batch-size', '64', '--lr', '1e30', '--quiet', '--out', out];
+    const stopped = /loss is (NaN|Infinity|-Infinity) at epoch 2, step 1 .*the checkpoint after 1 epoch\(s\) is intact$/;
+    fails(args, stopped);
+    expect(existsSync(join(out, 'result.json'))).toBe(false);
+    const meta = readCheckpointMeta<CheckpointMeta>(join(out, 'checkpoint.ckpt'))!;
+    expect(meta.epochsDone).toBe(1);
+    const logged = readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+    expect(logged).toEqual(meta.history);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual(meta.config);
+    // Asked again, it resumes after the saved epoch, stops the same way and changes none of the files.
+    const before = snapshot(out);
+    fails(args, stopped);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it('rejects a quantizer-specific flag with another quantizer, naming the flag and the quantizers it applies to', () => {
+    const x = join(work, 'x');
+    const fp = [...base, '--arch', 'cnn-small', '--out', x];
+    const quantized = (q: string) => [...fp, '--quantizer', q, '--w-bits', '2'];
+    fails([...quantized('lsq'), '--pact-fixed-alpha'], /--pact-fixed-alpha applies to the pact quantizer, not lsq$/);
+    fails([...quantized('ewgs'), '--pact-fixed-alpha'], /--pact-fixed-alpha applies to the pact quantizer, not ewgs$/);
+    fails([...fp, '--pact-fixed-alpha'], /--pact-fixed-alpha applies to the pact quantizer, not none \(full precision\)$/);
+    fails([...quantized('pact'), '--ewgs-delta', 'hessian'], /--ewgs-delta applies to the ewgs quantizer, not pact$/);
+    fails([...quantized('dorefa'), '--ewgs-delta', '0.2'], /--ewgs-delta applies to the ewgs quantizer, not dorefa$/);
+    fails([...fp, '--ewgs-delta', '0.2'], /--ewgs-delta applies to the ewgs quantizer, not none \(full precision\)$/);
+    const anyQuantizer = 'applies to quantized models \\(--quantizer ewgs, pact, lsq, dorefa\\), not none \\(full precision\\)$';
+    fails([...fp, '--per-channel'], new RegExp(`--per-channel ${anyQuantizer}`));
+    fails([...fp, '--fp-layers', 'fc'], new RegExp(`--fp-layers ${anyQuantizer}`));
+    fails([...fp, '--lr-quantizer', '1e-4'], new RegExp(`--lr-quantizer ${anyQuantizer}`));
+    expect(existsSync(x)).toBe(false);
   });
 
   it('leaves an earlier run untouched when asked to write another configuration over it', () => {
