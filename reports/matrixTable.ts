@@ -1,18 +1,23 @@
-// The results table of a matrix: one row per cell (its teacher rows first), with the final and best top-1, the
-// teacher's, the difference to the CE baseline of the same dataset, architecture, quantizer, bits and seed, speed
-// and wall time; written as Markdown and CSV under reports/<matrix>/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The results table of a matrix: one row per cell (its teacher rows first), with the quantizer variant that ran,
+// the final and best top-1, the teacher's, the difference to the CE baseline of the same dataset, architecture,
+// quantizer and variant, bits and seed, speed and wall time; written (atomically) as Markdown and CSV under
+// reports/<matrix>/.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { stringify } from 'csv-stringify/sync';
 
+import { writeFileAtomic } from '../runs/atomicWrite.ts';
 import type { MatrixPlan } from '../runs/matrix/plan.ts';
 import type { RunStore } from '../runs/matrix/runStore.ts';
+import { quantizerVariant } from './quantizerVariant.ts';
 
 export interface ReportRow {
   dataset: string;
   arch: string;
   quantizer: string;
+  /** Which variant of the quantizer ran (quantizerVariant.ts): EWGS as STE or with a delta, PACT's alpha, ... */
+  variant: string;
   bits: string;
   method: string;
   labels: 'yes' | 'no';
@@ -21,7 +26,7 @@ export interface ReportRow {
   top1: number | null;
   top1Best: number | null;
   teacherTop1: number | null;
-  /** top1 minus the CE baseline's top1 (same dataset, arch, quantizer, bits, seed); null without one. */
+  /** top1 minus the CE baseline's top1 (same dataset, arch, quantizer and variant, bits, seed); null without one. */
   deltaVsCe: number | null;
   imagesPerSecond: number | null;
   wallSeconds: number | null;
@@ -34,10 +39,11 @@ export function reportRows(plan: MatrixPlan, store: RunStore): ReportRow[] {
   const rows: ReportRow[] = plan.cells.map((cell) => {
     const result = store.result(cell.id);
     const finished = store.status(cell) === 'finished' ? result : undefined;
-    const q = cell.config.quantization;
+    // What ran is what the result holds; a cell without one shows what it will run.
+    const q = (finished?.config ?? cell.config).quantization;
     const labelFree = cell.config.settings.labelFree;
     return {
-      dataset: cell.config.dataset, arch: cell.config.arch, quantizer: q?.quantizer ?? 'none',
+      dataset: cell.config.dataset, arch: cell.config.arch, quantizer: q?.quantizer ?? 'none', variant: quantizerVariant(q),
       bits: q ? `W${q.wBits}A${q.aBits}` : 'FP32',
       method: cell.kind === 'teacher' ? 'teacher' : `${cell.config.method}${labelFree && cell.config.method !== 'sqakd' ? ' (label-free)' : ''}`,
       labels: finished ? (finished.labelsUsed ? 'yes' : 'no') : (labelFree ? 'no' : 'yes'),
@@ -47,7 +53,8 @@ export function reportRows(plan: MatrixPlan, store: RunStore): ReportRow[] {
       status: finished ? 'finished' : store.failure(cell.id) ? 'failed' : 'not run', cell: cell.id,
     };
   });
-  const key = (r: ReportRow) => [r.dataset, r.arch, r.quantizer, r.bits, r.seed].join('|');
+  // STE and Hessian-delta cells, say, are different quantizers: each is measured against its own CE baseline.
+  const key = (r: ReportRow) => [r.dataset, r.arch, r.quantizer, r.variant, r.bits, r.seed].join('|');
   const baselines = new Map(rows.filter((r) => r.method === 'ce' && r.top1 !== null).map((r) => [key(r), r.top1!]));
   for (const r of rows) {
     const base = baselines.get(key(r));
@@ -58,7 +65,8 @@ export function reportRows(plan: MatrixPlan, store: RunStore): ReportRow[] {
 
 const COLUMNS: { key: keyof ReportRow; title: string }[] = [
   { key: 'dataset', title: 'dataset' }, { key: 'arch', title: 'arch' }, { key: 'quantizer', title: 'quantizer' },
-  { key: 'bits', title: 'bits' }, { key: 'method', title: 'method' }, { key: 'labels', title: 'labels' },
+  { key: 'variant', title: 'variant' }, { key: 'bits', title: 'bits' }, { key: 'method', title: 'method' },
+  { key: 'labels', title: 'labels' },
   { key: 'seed', title: 'seed' }, { key: 'epochs', title: 'epochs' }, { key: 'top1', title: 'top-1 %' },
   { key: 'top1Best', title: 'best top-1 %' }, { key: 'teacherTop1', title: 'teacher top-1 %' },
   { key: 'deltaVsCe', title: 'vs CE (points)' }, { key: 'imagesPerSecond', title: 'img/s' },
@@ -92,7 +100,7 @@ export function writeMatrixTables(plan: MatrixPlan, store: RunStore, dir: string
   mkdirSync(dir, { recursive: true });
   const md = join(dir, 'table.md');
   const csv = join(dir, 'table.csv');
-  writeFileSync(md, `# ${plan.name}\n\n${markdownTable(rows)}\n`);
-  writeFileSync(csv, csvTable(rows));
+  writeFileAtomic(md, `# ${plan.name}\n\n${markdownTable(rows)}\n`);
+  writeFileAtomic(csv, csvTable(rows));
   return [md, csv];
 }

@@ -2,7 +2,8 @@
 // the Redis queue are the two executors.
 import type { MatrixCell } from './plan.ts';
 
-export type CellOutcome = { ok: true } | { ok: false; error: string };
+/** How a cell's run ended; `busy`: another live worker holds the cell, so it is not a failure but a cell to look at later. */
+export type CellOutcome = { ok: true } | { ok: false; error: string; busy?: boolean };
 
 /** Runs matrix cells; the scheduler decides which and when. */
 export interface CellExecutor {
@@ -11,5 +12,7 @@ export interface CellExecutor {
   /** A one-line description for the progress display. */
   readonly description: string;
   run(cell: MatrixCell): Promise<CellOutcome>;
+  /** Called once before the first cell, with every cell of the plan (e.g. to drop queued work the plan no longer has). */
+  begin?(cells: readonly MatrixCell[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
 import type { CellOutcome } from './cellExecutor.ts';
+import { CELL_BUSY_EXIT, RUNNER_GONE_EXIT } from './exitCodes.ts';
 
 export interface CellProcessOptions {
   dataDir: string;
@@ -28,6 +29,8 @@ export async function runCellProcess(dir: string, logPath: string, options: Cell
   const log = { file: logPath, append: true } as const;
   const result = await execa(process.execPath, args, { env, stdin: 'ignore', stdout: log, stderr: log, reject: false });
   if (result.exitCode === 0) return { ok: true };
+  if (result.exitCode === CELL_BUSY_EXIT) return { ok: false, busy: true, error: 'another live worker holds the cell' };
+  if (result.exitCode === RUNNER_GONE_EXIT) return { ok: false, error: 'the worker stopped: the process that started it is gone' };
   const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
   return { ok: false, error: `the worker process ${how}` };
 }

@@ -43,6 +43,10 @@ export class LocalPool implements CellExecutor {
   }
 
   async run(cell: MatrixCell): Promise<CellOutcome> {
+    // A cell some other live process trains (an orphaned worker still finishing its step, another runner on this
+    // store, a queue worker) is left to it rather than started in a process that could only wait.
+    const holder = this.options.store.liveLock(cell.id)?.owner;
+    if (holder) return { ok: false, busy: true, error: `being trained by process ${holder.pid} on ${holder.host}` };
     const slot = this.free.shift();
     if (slot === undefined) throw new Error('local pool: no free worker (the scheduler started too many cells)');
     const process: CellProcessOptions = {

@@ -143,13 +143,19 @@ function readGrid(raw: unknown, where: string, problems: string[]): MatrixGrid |
   };
 }
 
+/** A spec read as far as it goes, with every problem found on the way. */
+export interface SpecReading {
+  spec: MatrixSpec;
+  problems: string[];
+}
+
 /**
- * Checks a raw spec's structure and returns it typed; unknown keys, wrong types and malformed values are all
- * collected into one MatrixSpecError. Names (datasets, methods, ...) are checked when the matrix is planned.
+ * Reads a raw spec's structure into a typed spec, keeping what is usable and listing every problem (unknown keys,
+ * wrong types, malformed values); names (datasets, methods, ...) are checked when the matrix is planned.
  */
-export function validateMatrixSpec(raw: unknown, defaultName: string, where = ''): MatrixSpec {
+export function readMatrixSpec(raw: unknown, defaultName: string): SpecReading {
   const problems: string[] = [];
-  if (!isRecord(raw)) throw new MatrixSpecError(['the spec must be an object'], where);
+  if (!isRecord(raw)) return { spec: { name: defaultName, grids: [], exclude: [] }, problems: ['the spec must be an object'] };
   for (const key of Object.keys(raw)) {
     if (!TOP_KEYS.has(key)) problems.push(`unknown key '${key}' (valid: ${[...TOP_KEYS].join(', ')})`);
   }
@@ -203,8 +209,37 @@ export function validateMatrixSpec(raw: unknown, defaultName: string, where = ''
       exclude.push(entry);
     }
   }
+  const validName = typeof name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? name : defaultName;
+  return { spec: { name: validName, grids, exclude, ...settings }, problems };
+}
+
+/** Checks a raw spec's structure and returns it typed; every problem is listed in one MatrixSpecError. */
+export function validateMatrixSpec(raw: unknown, defaultName: string, where = ''): MatrixSpec {
+  const { spec, problems } = readMatrixSpec(raw, defaultName);
   if (problems.length) throw new MatrixSpecError(problems, where);
-  return { name: name as string, grids, exclude, ...settings };
+  return spec;
+}
+
+/** The values each axis takes in any of the grids, as the strings cells and exclusions use. */
+function axisValues(grids: readonly MatrixGrid[]): Map<AxisName, Set<string>> {
+  return new Map(AXES.map((axis) => [axis, new Set(grids.flatMap((g) => (g[axis] as (string | number)[]).map(String)))]));
+}
+
+/**
+ * Exclusions naming a value no grid has (a typo would otherwise exclude nothing, silently). Values are looked up in
+ * the grids before and after the command line's overrides: an exclusion made moot by --set is not a mistake.
+ */
+export function excludeProblems(spec: MatrixSpec, before: readonly MatrixGrid[] = spec.grids): string[] {
+  const known = axisValues([...before, ...spec.grids]);
+  const problems: string[] = [];
+  spec.exclude.forEach((entry, i) => {
+    for (const [axis, value] of Object.entries(entry) as [AxisName, string][]) {
+      const values = known.get(axis);
+      if (!values || values.has(value)) continue;
+      problems.push(`exclude[${i}]: ${axis} '${value}' is in no grid (its values: ${[...values].join(', ')})`);
+    }
+  });
+  return problems;
 }
 
 /** A command-line `axis=v1,v2` (bit widths in canonical form), or undefined with the problem recorded. */
@@ -218,8 +253,8 @@ function parseAxisValues(flag: string, argument: string, problems: string[]): { 
   return { axis: axis as AxisName, values: axis === 'bits' ? values.map((v) => canonicalBits(v) ?? v) : values };
 }
 
-/** CLI overrides: `axis=v1,v2` replaces an axis in every grid. */
-export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec {
+/** CLI overrides: `axis=v1,v2` replaces an axis in every grid; bad ones are listed and left out. */
+export function applyAxisOverrides(spec: MatrixSpec, overrides: string[]): SpecReading {
   const problems: string[] = [];
   const grids = spec.grids.map((g) => ({ ...g }));
   for (const o of overrides) {
@@ -231,12 +266,18 @@ export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec 
       else g[axis as Exclude<AxisName, 'seed'>] = values;
     }
   }
+  return { spec: { ...spec, grids }, problems };
+}
+
+/** CLI overrides (see applyAxisOverrides); a bad one is a MatrixSpecError. */
+export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec {
+  const { spec: out, problems } = applyAxisOverrides(spec, overrides);
   if (problems.length) throw new MatrixSpecError(problems, 'command line');
-  return { ...spec, grids };
+  return out;
 }
 
 /** CLI filters: `axis=v1,v2` keeps only those values of an axis in every grid; grids left empty are dropped. */
-export function restrictAxes(spec: MatrixSpec, filters: string[]): MatrixSpec {
+export function applyAxisFilters(spec: MatrixSpec, filters: string[]): SpecReading {
   const problems: string[] = [];
   let grids = spec.grids.map((g) => ({ ...g }));
   for (const f of filters) {
@@ -246,8 +287,27 @@ export function restrictAxes(spec: MatrixSpec, filters: string[]): MatrixSpec {
     const keep = new Set(values);
     grids = grids.map((g) => ({ ...g, [axis]: (g[axis] as (string | number)[]).filter((v) => keep.has(String(v))) }));
   }
+  const before = grids.length;
   grids = grids.filter((g) => AXES.every((axis) => g[axis].length > 0));
-  if (!problems.length && !grids.length) problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
+  if (!problems.length && before && !grids.length) problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
+  return { spec: { ...spec, grids }, problems };
+}
+
+/** CLI filters (see applyAxisFilters); a bad one, or one that leaves nothing, is a MatrixSpecError. */
+export function restrictAxes(spec: MatrixSpec, filters: string[]): MatrixSpec {
+  const { spec: out, problems } = applyAxisFilters(spec, filters);
   if (problems.length) throw new MatrixSpecError(problems, 'command line');
-  return { ...spec, grids };
+  return out;
+}
+
+/**
+ * A spec from its raw form and the command line's --set and --only, with every problem of its structure, its
+ * exclusions and the command line; the planner adds those of names, data and cells (PlanOptions.earlierProblems).
+ */
+export function assembleMatrixSpec(raw: unknown, defaultName: string, cli: { set?: string[]; only?: string[] } = {}): SpecReading {
+  const read = readMatrixSpec(raw, defaultName);
+  const overridden = applyAxisOverrides(read.spec, cli.set ?? []);
+  const excludes = excludeProblems(overridden.spec, read.spec.grids);
+  const filtered = applyAxisFilters(overridden.spec, cli.only ?? []);
+  return { spec: filtered.spec, problems: [...read.problems, ...excludes, ...overridden.problems, ...filtered.problems] };
 }

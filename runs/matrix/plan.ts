@@ -1,10 +1,12 @@
 // From a matrix spec to the cells to run: every combination of each grid's axes (less exclusions), each resolved
 // to a complete training configuration, plus one teacher cell per dataset and architecture that every student of
 // that pair shares. A cell's identity is a hash of its resolved configuration (the teacher named by its cell's
-// identity, not its path), so changing a recipe or setting re-runs exactly the cells it affects.
+// identity, not its path), so changing a recipe or setting re-runs exactly the cells it affects. A student names a
+// teacher cell's checkpoint relative to its own folder, so the store can move (or be mounted elsewhere on a worker
+// machine) without changing any configuration.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 import { datasetFolder } from '../../datasets/dataDir.ts';
 import { DATASETS, datasetSpec } from '../../datasets/registry.ts';
@@ -14,6 +16,7 @@ import { trainingMethod } from '../../methods/registry.ts';
 import { ARCHITECTURES, architectureNames } from '../../models/registry.ts';
 import { canonicalJson } from '../canonicalJson.ts';
 import { FULL_PRECISION, resolveTrainConfig, type TrainConfig, type TrainRequest } from '../trainConfig.ts';
+import { teacherCellPath } from './cellConfig.ts';
 import { AXES, type AxisName, MatrixSpecError, type MatrixSpec, parseBits, parseMethodValue } from './matrixSpec.ts';
 
 /** What the plan needs to know about a model on a dataset (see modelFacts.ts). */
@@ -51,9 +54,9 @@ export interface PlanOptions {
   dataDir: string;
   /** Facts about an architecture on a dataset; without it, taps are not checked and costs are unknown. */
   modelFacts?: (arch: string, dataset: string) => ModelFacts | undefined;
+  /** Problems found before planning (the spec's structure, the command line), reported with the plan's own. */
+  earlierProblems?: readonly string[];
 }
-
-const CHECKPOINT = 'checkpoint.ckpt';
 
 function shortHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 10);
@@ -63,14 +66,21 @@ function scaled(epochs: number, scale: number | undefined): number {
   return scale === undefined ? epochs : Math.max(1, Math.round(epochs * scale));
 }
 
-/** Resolves a request, then shrinks its schedule (and its pre-stage) by the spec's epochs scale. */
-function resolveScaled(request: TrainRequest, scale: number | undefined): TrainConfig {
+/**
+ * Resolves a request, then shrinks its schedule (its pre-stage and its warm-up too) by the spec's epochs scale: a
+ * warm-up counted in iterations would otherwise fill the whole of a shrunk run.
+ */
+export function resolveScaled(request: TrainRequest, scale: number | undefined): TrainConfig {
   const first = resolveTrainConfig(request);
   if (scale === undefined) return first;
-  return resolveTrainConfig({
+  const config = resolveTrainConfig({
     ...request, epochs: scaled(first.phase.epochs, scale),
     preEpochs: first.settings.preEpochs > 0 ? scaled(first.settings.preEpochs, scale) : request.preEpochs,
   });
+  const schedule = config.phase.schedule;
+  if (schedule.kind !== 'warmup-cosine') return config;
+  const warmupIterations = Math.max(1, Math.round(schedule.warmupIterations * scale));
+  return { ...config, phase: { ...config.phase, schedule: { ...schedule, warmupIterations } } };
 }
 
 function excluded(spec: MatrixSpec, axes: Record<AxisName, string>): boolean {
@@ -94,29 +104,41 @@ function estimateCost(config: TrainConfig, facts: ModelFacts | undefined, trainC
   return { imageSteps, macs };
 }
 
-/** Problems with the values of a grid's axes, each named once with what is valid. */
-function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): string[] {
+/** A grid's bad axis values, by axis, each with its problem named once with what is valid. */
+function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): { problems: string[]; bad: Set<string> } {
   const problems: string[] = [];
+  const bad = new Set<string>();
+  let current = '';
   const check = (f: () => void) => {
     try {
       f();
     } catch (e) {
       problems.push(`${where}: ${(e as Error).message}`);
+      bad.add(current);
     }
   };
-  for (const dataset of grid.dataset) check(() => datasetSpec(dataset));
+  const on = (axis: AxisName, value: unknown) => {
+    current = badKey(axis, String(value));
+  };
+  for (const dataset of grid.dataset) {
+    on('dataset', dataset);
+    check(() => datasetSpec(dataset));
+  }
   for (const arch of grid.arch) {
+    on('arch', arch);
     check(() => {
       if (!ARCHITECTURES[arch]) throw new Error(`unknown architecture '${arch}' (valid: ${architectureNames().join(', ')})`);
     });
   }
   for (const quantizer of grid.quantizer) {
+    on('quantizer', quantizer);
     check(() => {
       if (quantizer === FULL_PRECISION) throw new Error("quantizer 'none' is the teachers'; the matrix trains them itself");
       quantizerFamily(quantizer);
     });
   }
   for (const bits of grid.bits) {
+    on('bits', bits);
     check(() => {
       const { wBits, aBits } = parseBits(bits);
       checkBits(wBits, `weight bits of ${bits}`);
@@ -124,6 +146,7 @@ function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): st
     });
   }
   for (const value of grid.method) {
+    on('method', value);
     check(() => {
       const { name, labelFree } = parseMethodValue(value);
       const variant = value.split(':')[1];
@@ -138,16 +161,21 @@ function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): st
     });
   }
   for (const seed of grid.seed) {
+    on('seed', seed);
     check(() => {
       if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed ${seed} must be a non-negative integer`);
     });
   }
-  return problems;
+  return { problems, bad };
+}
+
+function badKey(axis: AxisName, value: string): string {
+  return `${axis}=${value}`;
 }
 
 /** Expands and checks a spec; every problem (unknown names, impossible combinations, missing data) is listed at once. */
 export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
-  const problems = new Set<string>();
+  const problems = new Set<string>(options.earlierProblems);
   const root = resolve(options.runsDir, spec.name);
   const teachers = new Map<string, MatrixCell>();
   const cells: MatrixCell[] = [];
@@ -207,19 +235,23 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
         ...estimateCost(config, facts, size.train, size.test, false),
       });
     }
-    return { ref: `cell:${id}`, path: join(root, id, CHECKPOINT), id };
+    return { ref: `cell:${id}`, path: teacherCellPath(id), id };
   };
 
-  // Each bad axis value is reported once, not once per cell it would make.
-  spec.grids.forEach((grid, i) => axisValueProblems(grid, spec.grids.length > 1 ? `grids[${i}]` : 'grid')
-    .forEach((p) => problems.add(p)));
+  // Each bad axis value is reported once, not once per cell it would make; the cells it would make are not
+  // resolved, but every other cell is, so one pass lists every problem of the spec.
+  const badValues = spec.grids.map((grid, i) => {
+    const { problems: found, bad } = axisValueProblems(grid, spec.grids.length > 1 ? `grids[${i}]` : 'grid');
+    found.forEach((p) => problems.add(p));
+    return bad;
+  });
   for (const dataset of new Set(spec.grids.flatMap((g) => g.dataset))) {
     if (Object.hasOwn(DATASETS, dataset)) checkData(dataset);
   }
-  if (problems.size) throw new MatrixSpecError([...problems], spec.name);
 
-  for (const grid of spec.grids) {
+  for (const [g, grid] of spec.grids.entries()) {
     for (const axes of combinations(grid)) {
+      if (AXES.some((axis) => badValues[g].has(badKey(axis, axes[axis])))) continue;
       if (excluded(spec, axes)) continue;
       const where = Object.values(axes).join(' ');
       const method = parseMethodValue(axes.method);

@@ -1,13 +1,15 @@
 // The run store: one folder per cell under runs/<matrix>/, holding the cell's definition (cell.json), the trainer's
 // files (config.json, log.jsonl, checkpoint.ckpt, result.json), the worker's output (worker.log), one line per
-// attempt (attempts.jsonl) and, after a failure, failure.json. Every whole-file write is atomic, so a killed process
-// never leaves a half-written file; a cell is finished exactly when its result.json holds its configuration.
+// attempt (attempts.jsonl), the lock of the worker training it (worker.lock) and, after a failure, failure.json.
+// Every whole-file write is atomic, so a killed process never leaves a half-written file; a cell is finished exactly
+// when its result.json holds its configuration (wherever the store lives: see cellConfig.ts).
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../atomicWrite.ts';
-import { canonicalJson } from '../canonicalJson.ts';
 import type { RunResult } from '../trainer.ts';
+import { sameCellConfig } from './cellConfig.ts';
+import { liveLock, type LockSight } from './cellLock.ts';
 import type { MatrixCell } from './plan.ts';
 
 export type CellStatus = 'finished' | 'failed' | 'interrupted' | 'new';
@@ -28,6 +30,7 @@ export interface CellAttempt {
 }
 
 export const CELL_FILE = 'cell.json';
+export const LOCK_FILE = 'worker.lock';
 const RESULT = 'result.json';
 const FAILURE = 'failure.json';
 const WORKER_LOG = 'worker.log';
@@ -63,10 +66,15 @@ export class RunStore {
   status(cell: MatrixCell): CellStatus {
     const dir = this.cellDir(cell.id);
     const result = readJson<RunResult>(join(dir, RESULT));
-    if (result && canonicalJson(result.config) === canonicalJson(cell.config)) return 'finished';
+    if (result && sameCellConfig(result.config, cell.config)) return 'finished';
     if (existsSync(join(dir, FAILURE))) return 'failed';
     if (existsSync(join(dir, 'checkpoint.ckpt'))) return 'interrupted';
     return 'new';
+  }
+
+  /** The lock of a live worker training the cell (here or on another machine), or undefined when it is free. */
+  liveLock(id: string): LockSight | undefined {
+    return liveLock(join(this.cellDir(id), LOCK_FILE));
   }
 
   result(id: string): RunResult | undefined {

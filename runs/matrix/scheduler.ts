@@ -1,7 +1,8 @@
 // Runs a planned matrix: finished cells are skipped, interrupted ones resume from their checkpoints, failed ones
 // are retried only when asked; a cell starts once the cells it depends on (its teacher) have finished, and as many
 // run at once as the executor allows. A cell that fails is recorded with its log; cells that depend on it are
-// blocked; everything else goes on.
+// blocked; everything else goes on. A cell another live worker holds is no failure: it waits, and is looked at again
+// later (by then it is usually finished, and its run only reads the result back).
 import type { CellExecutor } from './cellExecutor.ts';
 import type { MatrixCell, MatrixPlan } from './plan.ts';
 import type { RunStore } from './runStore.ts';
@@ -19,7 +20,11 @@ export interface MatrixRunOptions {
   /** Run again the cells a previous run recorded as failed. */
   retryFailed?: boolean;
   onUpdate?: (snapshot: MatrixSnapshot) => void;
+  /** How long a cell held by another live worker waits before it is tried again (default 15 s). */
+  busyRetryMs?: number;
 }
+
+const BUSY_RETRY_MS = 15_000;
 
 export interface MatrixSummary {
   finished: string[];
@@ -27,6 +32,14 @@ export interface MatrixSummary {
   failed: { id: string; error: string; log: string }[];
   blocked: string[];
   wallSeconds: number;
+}
+
+function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
 }
 
 /** Runs every cell of `plan` that is not finished yet; resolves when nothing more can run. */
@@ -55,8 +68,11 @@ export async function runMatrix(plan: MatrixPlan, store: RunStore, executor: Cel
     }
   }
   options.onUpdate?.({ plan, states });
+  await executor.begin?.(plan.cells);
 
   const running = new Map<string, Promise<void>>();
+  /** Cells held by another worker, by the time they may be tried again. */
+  const notBefore = new Map<string, number>();
   const launch = (cell: MatrixCell) => {
     store.clearFailure(cell.id);
     store.prepare(cell);
@@ -66,6 +82,9 @@ export async function runMatrix(plan: MatrixPlan, store: RunStore, executor: Cel
       if (outcome.ok && store.status(cell) === 'finished') {
         summary.finished.push(cell.id);
         set(cell, 'finished');
+      } else if (!outcome.ok && outcome.busy) {
+        notBefore.set(cell.id, Date.now() + (options.busyRetryMs ?? BUSY_RETRY_MS));
+        set(cell, 'pending', `${outcome.error}; waiting for it`);
       } else {
         const error = outcome.ok ? 'the worker ended without writing result.json' : outcome.error;
         const failure = store.recordFailure(cell.id, error);
@@ -83,6 +102,7 @@ export async function runMatrix(plan: MatrixPlan, store: RunStore, executor: Cel
   for (;;) {
     for (const cell of plan.cells) {
       if (states.get(cell.id) !== 'pending') continue;
+      if ((notBefore.get(cell.id) ?? 0) > Date.now()) continue;
       const deps = cell.dependsOn.map((id) => states.get(id) ?? (byId.has(id) ? 'pending' : 'failed'));
       if (deps.some((s) => s === 'failed' || s === 'blocked')) {
         summary.blocked.push(cell.id);
@@ -91,8 +111,12 @@ export async function runMatrix(plan: MatrixPlan, store: RunStore, executor: Cel
         launch(cell);
       }
     }
-    if (!running.size) break;
-    await Promise.race(running.values());
+    const now = Date.now();
+    const waiting = [...notBefore.entries()].filter(([id, t]) => states.get(id) === 'pending' && t > now).map(([, t]) => t);
+    if (!running.size && !waiting.length) break;
+    const wake = waiting.length ? sleep(Math.min(...waiting) - now) : null;
+    await Promise.race([...running.values(), ...(wake ? [wake.promise] : [])]);
+    wake?.cancel();
   }
   summary.wallSeconds = (performance.now() - start) / 1000;
   return summary;

@@ -11,9 +11,11 @@ import { writeFileAtomic } from '../../runs/atomicWrite.ts';
 import type { CellExecutor } from '../../runs/matrix/cellExecutor.ts';
 import { gpuCount } from '../../runs/matrix/gpus.ts';
 import { LocalPool } from '../../runs/matrix/localPool.ts';
-import { type MatrixSpec, overrideAxes, readMatrixSpecFile, restrictAxes, validateMatrixSpec } from '../../runs/matrix/matrixSpec.ts';
+import { dryRunLines } from '../../runs/matrix/dryRun.ts';
+import { removeLeftoverTemporaries } from '../../runs/matrix/leftovers.ts';
+import { assembleMatrixSpec, readMatrixSpecFile, type SpecReading } from '../../runs/matrix/matrixSpec.ts';
 import { modelFactsFor } from '../../runs/matrix/modelFacts.ts';
-import { type MatrixPlan, planMatrix } from '../../runs/matrix/plan.ts';
+import { planMatrix } from '../../runs/matrix/plan.ts';
 import { PRESETS, presetSpec } from '../../runs/matrix/presets.ts';
 import { formatDuration, MatrixProgress } from '../../runs/matrix/progressDisplay.ts';
 import { RedisQueueExecutor } from '../../runs/matrix/redisQueue.ts';
@@ -21,14 +23,21 @@ import { RunStore } from '../../runs/matrix/runStore.ts';
 import { runMatrix } from '../../runs/matrix/scheduler.ts';
 import { type Command, type FlagValues, numberFlag, positiveInt, stringFlag, UsageError } from '../command.ts';
 
-function loadSpec(values: FlagValues): MatrixSpec {
+/** The spec with every problem of its structure, exclusions and command line (the plan adds the rest). */
+function loadSpec(values: FlagValues): SpecReading {
   const preset = stringFlag(values.preset);
   const file = stringFlag(values.spec);
   if (preset && file) throw new UsageError('sqakd matrix: give --preset or --spec, not both');
   if (!preset && !file) {
     throw new UsageError(`sqakd matrix: give --preset <name> (${Object.keys(PRESETS).join(', ')}) or --spec <file.yaml|json>`);
   }
-  const raw = (preset ? presetSpec(preset) : readMatrixSpecFile(file!)) as Record<string, unknown>;
+  const read = preset ? presetSpec(preset) : readMatrixSpecFile(file!);
+  const name = preset ?? basename(file!, extname(file!));
+  const list = (v: FlagValues[string]) => (v === undefined ? [] : Array.isArray(v) ? v : [String(v)]);
+  const cli = { set: list(values.set), only: list(values.only) };
+  // Not an object: nothing to add settings to; the reading says so.
+  if (typeof read !== 'object' || read === null || Array.isArray(read)) return assembleMatrixSpec(read, name, cli);
+  const raw = read as Record<string, unknown>;
   // Command-line settings override the spec's, and are validated with it.
   const scale = numberFlag(values['epochs-scale'], 'epochs-scale');
   if (scale !== undefined) raw.epochsScale = scale;
@@ -41,39 +50,9 @@ function loadSpec(values: FlagValues): MatrixSpec {
     if (!pair?.includes('/') || !path) throw new UsageError(`--teacher takes dataset/arch=checkpoint, got '${t}'`);
     raw.teachers = { ...(raw.teachers as Record<string, string> | undefined), [pair]: path };
   }
-  const name = preset ?? basename(file!, extname(file!));
-  const spec = validateMatrixSpec(raw, name, preset ? `preset ${preset}` : file);
-  const list = (v: FlagValues[string]) => (v === undefined ? [] : Array.isArray(v) ? v : [String(v)]);
-  return restrictAxes(overrideAxes(spec, list(values.set)), list(values.only));
+  return assembleMatrixSpec(raw, name, cli);
 }
 
-function gmac(macs: number | null): string {
-  return macs === null ? '?' : (macs / 1e9).toFixed(macs >= 1e11 ? 0 : 1);
-}
-
-/** The cells, their state in the store and their estimated cost; an estimate of time from cells already run. */
-function printDryRun(plan: MatrixPlan, store: RunStore): void {
-  let known = 0;
-  let knownSeconds = 0;
-  for (const cell of plan.cells) {
-    const status = store.status(cell);
-    const deps = cell.dependsOn.length ? ` after ${cell.dependsOn.join(', ')}` : '';
-    console.log(`${status.padEnd(11)} ${cell.id}  ${cell.config.phase.epochs} epochs` +
-      `${cell.config.settings.preEpochs ? ` + ${cell.config.settings.preEpochs} pre-stage` : ''}, ` +
-      `${gmac(cell.macs)} GMAC${deps}`);
-    const result = status === 'finished' ? store.result(cell.id) : undefined;
-    if (result && cell.macs !== null) {
-      known += cell.macs;
-      knownSeconds += result.wallSeconds;
-    }
-  }
-  const total = plan.cells.reduce((s, c) => s + (c.macs ?? 0), 0);
-  const left = plan.cells.filter((c) => store.status(c) !== 'finished').reduce((s, c) => s + (c.macs ?? 0), 0);
-  const estimate = known > 0 ? `, about ${formatDuration((left * knownSeconds) / known)} at the speed of the cells already run`
-    : ' (no cell has run yet to time it)';
-  console.log(`${plan.cells.length} cells (${plan.cells.filter((c) => c.kind === 'teacher').length} teachers) in ${plan.root}; ` +
-    `${gmac(total)} GMAC in all, ${gmac(left)} left${estimate}`);
-}
 
 export const matrixCommand: Command = {
   summary: 'run a matrix of cells (methods x quantizers x archs x bits x datasets x seeds) with shared teachers',
@@ -91,7 +70,7 @@ export const matrixCommand: Command = {
     'data-dir': { type: 'string' }, backend: { type: 'string' },
   },
   async run(values) {
-    const spec = loadSpec(values);
+    const { spec, problems } = loadSpec(values);
     const queue = stringFlag(values.queue) ?? (values.redis ? 'redis' : 'local');
     if (queue !== 'local' && queue !== 'redis') throw new UsageError(`--queue must be local or redis, got '${queue}'`);
     const redis = stringFlag(values.redis);
@@ -104,13 +83,15 @@ export const matrixCommand: Command = {
     const pairs = spec.grids.flatMap((g) => g.arch.flatMap((a) => g.dataset.map((d) => [a, d] as [string, string])));
     const plan = planMatrix(spec, {
       runsDir: resolve(stringFlag(values['runs-dir']) ?? 'runs'), dataDir, modelFacts: await modelFactsFor(pairs),
+      earlierProblems: problems,
     });
     const store = new RunStore(plan.root);
     if (values['dry-run']) {
-      printDryRun(plan, store);
+      for (const line of dryRunLines(plan, (c) => store.status(c), (id) => store.result(id)?.wallSeconds)) console.log(line);
       return;
     }
     mkdirSync(plan.root, { recursive: true });
+    removeLeftoverTemporaries(plan.root);
     writeFileAtomic(join(plan.root, 'matrix.json'), `${JSON.stringify({ spec, cells: plan.cells.map((c) => c.id) }, null, 2)}\n`);
 
     const executor: CellExecutor = queue === 'redis'

@@ -1,7 +1,8 @@
 // `sqakd run-cell <folder>`: trains one matrix cell in this process; matrix workers start it, one process per cell.
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
-import { runCell } from '../../runs/matrix/runCell.ts';
+import { CELL_BUSY_EXIT } from '../../runs/matrix/exitCodes.ts';
+import { CellBusyError, runCell } from '../../runs/matrix/runCell.ts';
 import { type Command, stringFlag, UsageError } from '../command.ts';
 
 export const runCellCommand: Command = {
@@ -12,7 +13,14 @@ export const runCellCommand: Command = {
     const [dir, ...extra] = positionals;
     if (!dir || extra.length) throw new UsageError('sqakd run-cell: give exactly one cell folder (runs/<matrix>/<cell>)');
     const backend = await initBackend(stringFlag(values.backend));
-    const result = runCell(dir, resolveDataDir(stringFlag(values['data-dir'])), backend);
-    console.log(`cell finished: top-1 ${result.top1.toFixed(2)}% after ${result.epochs} epochs, ${result.wallSeconds.toFixed(0)} s`);
+    try {
+      const result = runCell(dir, resolveDataDir(stringFlag(values['data-dir'])), backend);
+      console.log(`cell finished: top-1 ${result.top1.toFixed(2)}% after ${result.epochs} epochs, ${result.wallSeconds.toFixed(0)} s`);
+    } catch (e) {
+      if (!(e instanceof CellBusyError)) throw e;
+      // Not a failure: the exit code tells the runner (or queue worker) to come back later.
+      console.log(e.message);
+      process.exit(CELL_BUSY_EXIT);
+    }
   },
 };

@@ -7,11 +7,13 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { sameCellConfig, teacherCellPath, trainerConfig } from '../../../runs/matrix/cellConfig.ts';
 import {
-  type MatrixSpec, MatrixSpecError, overrideAxes, readMatrixSpecFile, restrictAxes, validateMatrixSpec,
+  assembleMatrixSpec, type MatrixSpec, MatrixSpecError, overrideAxes, readMatrixSpecFile, restrictAxes, validateMatrixSpec,
 } from '../../../runs/matrix/matrixSpec.ts';
 import { type MatrixPlan, planMatrix } from '../../../runs/matrix/plan.ts';
 import { PRESETS, presetSpec } from '../../../runs/matrix/presets.ts';
+import { effectiveWarmup, learningRateAt } from '../../../runs/optim/schedule.ts';
 import { RECIPES } from '../../../runs/recipes.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'sqakd-plan-'));
@@ -81,14 +83,43 @@ describe('matrix spec validation', () => {
     expect(problems.join('\n')).toMatch(/method at reads taps .* but the architecture has taps/);
   });
 
+  it('lists every kind of problem in one pass: structure, exclusions, command line, names, data and cells', () => {
+    const empty = join(work, 'no-data');
+    mkdirSync(empty, { recursive: true });
+    const { spec, problems: early } = assembleMatrixSpec({
+      grid: { dataset: ['synthetic', 'cifar10'], arch: ['cnn-small', 'resnet21'], quantizer: 'ewgs', bits: ['W2A2'],
+        method: ['ce', 'at', 'fsp:label-free'] },
+      flavour: 1,
+      // A typo must not silently exclude nothing; a value only --set brings in is fine.
+      exclude: [{ method: 'sqkad' }, { bits: '3/3' }, { method: 'kd', seed: 1 }],
+    }, 'multi', { set: ['colour=red', 'method=ce,at,fsp:label-free,kd'], only: ['seed=1,x'] });
+    const problems = problemsOf(() => planMatrix(spec, {
+      runsDir: join(work, 'runs'), dataDir: empty, earlierProblems: early,
+      modelFacts: () => ({ tapNames: ['stem'], macsPerImage: 1e6 }),
+    }));
+    const expected = [
+      /^unknown key 'flavour'/, /^exclude\[0\]: method 'sqkad' is in no grid \(its values: ce, at, fsp:label-free, kd\)/,
+      /^exclude\[1\]: bits 'W3A3' is in no grid/, /^--set colour=red: expected axis=value/,
+      /unknown architecture 'resnet21'/, /method fsp cannot run label-free/,
+      new RegExp(`cifar10 not found: expected the folder ${join(empty, 'cifar-10-batches-bin')}`),
+      // Each valid cell is still resolved: AT reads taps the (stand-in) architecture lacks, on both datasets.
+      /^synthetic cnn-small ewgs W2A2 at 1: method at reads taps/, /^cifar10 cnn-small ewgs W2A2 at 1: method at reads taps/,
+    ];
+    for (const pattern of expected) expect(problems, pattern.source).toEqual(expect.arrayContaining([expect.stringMatching(pattern)]));
+    expect(problems).toHaveLength(expected.length);
+  });
+
   it('sqakd matrix exits 1 on a bad spec, listing every problem, before writing anything', () => {
     const specPath = join(work, 'bad.json');
-    writeFileSync(specPath, JSON.stringify({ grid: { ...grid, arch: 'resnet21', method: ['ce', 'fsp:label-free'] } }));
+    writeFileSync(specPath, JSON.stringify({
+      grid: { ...grid, arch: 'resnet21', method: ['ce', 'fsp:label-free'] }, exclude: [{ quantizer: 'ewsg' }],
+    }));
     const runsDir = join(work, 'bad-runs');
     const run = spawnSync(process.execPath, ['bin/sqakd.js', 'matrix', '--spec', specPath, '--runs-dir', runsDir],
       { encoding: 'utf8', env: { ...process.env, SQAKD_THREADS: '1' } });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/invalid matrix spec \(bad\): 2 problem\(s\)/);
+    expect(run.stderr).toMatch(/invalid matrix spec \(bad\): 3 problem\(s\)/);
+    expect(run.stderr).toMatch(/exclude\[0\]: quantizer 'ewsg' is in no grid/);
     expect(run.stderr).toMatch(/unknown architecture 'resnet21'/);
     expect(run.stderr).toMatch(/method fsp cannot run label-free/);
     expect(existsSync(runsDir)).toBe(false);
@@ -127,7 +158,8 @@ describe('matrix plans', () => {
     expect(new Set(p.cells.map((c) => c.id)).size).toBe(p.cells.length);
     for (const s of students) {
       expect(s.dependsOn).toEqual([teachers[0].id]);
-      expect(s.config.teacher).toBe(join(p.root, teachers[0].id, 'checkpoint.ckpt'));
+      // Named relative to the student's folder, so the store can move.
+      expect(s.config.teacher).toBe(`../${teachers[0].id}/checkpoint.ckpt`);
     }
     expect(students.filter((s) => s.config.settings.labelFree).map((s) => s.config.method).sort())
       .toEqual(['at', 'at', 'at', 'at', 'sqakd', 'sqakd', 'sqakd', 'sqakd']);
@@ -155,6 +187,45 @@ describe('matrix plans', () => {
     const recipe = RECIPES['synthetic-cnn-small'];
     expect(p.cells.find((c) => c.kind === 'teacher')!.config.phase.epochs).toBe(Math.max(1, Math.round(recipe.teacher.epochs * 0.1)));
     expect(p.cells.find((c) => c.config.method === 'fsp')!.config.settings.preEpochs).toBe(3); // 30 * 0.1
+  });
+
+  it('names a teacher cell independently of where the store lives', () => {
+    const here = plan({ grid }).cells[1].config;
+    const elsewhere = planMatrix(validateMatrixSpec({ grid }, 'test'), { runsDir: join(work, 'other-runs'), dataDir }).cells[1].config;
+    expect(elsewhere).toEqual(here);
+    // A result written before, with the teacher's absolute path, is still this cell's, wherever the store was.
+    const teacherId = here.teacher!.split('/')[1];
+    const legacy = { ...here, teacher: join('/mnt', 'old-store', 'test', teacherId, 'checkpoint.ckpt') };
+    expect(sameCellConfig(legacy, here)).toBe(true);
+    expect(sameCellConfig({ ...here, teacher: teacherCellPath('teacher-other') }, here)).toBe(false);
+    expect(sameCellConfig({ ...here, seed: 9 }, here)).toBe(false);
+    // Such a checkpoint resumes under the configuration it was written with; any other keeps the cell's.
+    expect(trainerConfig(here, legacy)).toEqual(legacy);
+    expect(trainerConfig(here, { ...legacy, seed: 9 })).toBe(here);
+    expect(trainerConfig(here, undefined)).toBe(here);
+  });
+
+  it('scales the Tiny-ImageNet warm-up with the epochs, and caps any warm-up at half the run', () => {
+    const tiny = { dataset: 'tiny-imagenet', arch: 'resnet18', quantizer: 'pact', bits: ['W4A4'], method: ['ce'] };
+    const full = plan({ grid: tiny });
+    expect(full.cells.map((c) => c.config.phase.schedule)).toEqual([
+      { kind: 'warmup-cosine', warmupIterations: 2500, warmupFrom: 1e-4 }, { kind: 'warmup-cosine', warmupIterations: 2500, warmupFrom: 1e-4 },
+    ]);
+    const quick = plan({ grid: tiny, epochsScale: 0.01 });
+    for (const c of quick.cells) {
+      expect(c.config.phase.epochs).toBe(1);
+      expect(c.config.phase.schedule).toEqual({ kind: 'warmup-cosine', warmupIterations: 25, warmupFrom: 1e-4 });
+    }
+    // The same share of the run as the recipe's: 25 of 1563 iterations (batch 64 of 100,000 images), like 2500 of 156,300.
+    // Whatever shortens a run (--epochs, --train-images), the warm-up ends by half-way and the cosine reaches 0.
+    const schedule = full.cells[0].config.phase.schedule;
+    expect(effectiveWarmup(2500, 100 * 1563)).toBe(2500);
+    expect(effectiveWarmup(2500, 1000)).toBe(500);
+    const lr = (i: number) => learningRateAt(schedule, 0.05, Math.floor(i / 10), i % 10, 100, 10);
+    expect(lr(0)).toBeCloseTo(1e-4, 12);
+    expect(lr(500)).toBeCloseTo(0.05, 12);
+    expect(lr(750)).toBeCloseTo(0.025, 12);
+    expect(lr(999)).toBeLessThan(1e-5);
   });
 
   it('uses a given teacher checkpoint instead of training one, and rejects a missing one', () => {

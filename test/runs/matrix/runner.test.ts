@@ -1,7 +1,8 @@
 // The matrix runner end to end, in real processes: a runner killed with SIGKILL mid-matrix and started again
-// finishes every cell exactly once (finished cells untouched, the interrupted one resumed from its checkpoint); a
-// worker that crashes fails its cell with its log while the other cells finish, and is retried only when asked.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// finishes every cell exactly once (finished cells untouched, the interrupted one resumed from its checkpoint),
+// even after its store moved and with a dead foreign worker's lock on the interrupted cell; a worker that crashes
+// fails its cell with its log while the other cells finish, and is retried only when asked.
+import { existsSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -11,14 +12,16 @@ import {
 } from '../../support/matrixRuns.ts';
 
 describe('matrix runner', () => {
-  it('resumes after a SIGKILL: finished cells are not re-run, the interrupted one resumes from its checkpoint', async () => {
+  it('resumes after a SIGKILL, from a moved store, past a dead worker\'s lock: finished cells are not re-run, the ' +
+    'interrupted one resumes from its checkpoint', async () => {
     const { work, spec } = smallMatrix('kill', ['ce', 'sqakd', 'at'], 4);
-    const args = ['matrix', '--spec', spec, '--runs-dir', join(work, 'runs'), '--reports-dir', join(work, 'reports'), '--workers', '1'];
-    const root = join(work, 'runs', 'tiny');
+    const args = (runs: string) => ['matrix', '--spec', spec, '--runs-dir', join(work, runs), '--reports-dir', join(work, 'reports'),
+      '--workers', '1'];
+    let root = join(work, 'runs', 'tiny');
 
-    const first = sqakd(args);
+    const first = sqakd(args('runs'));
     // Kill once the teacher and one student are done and another student has a checkpoint but no result.
-    const victim = await waitFor('a finished student and another one half-way', () => {
+    let victim = await waitFor('a finished student and another one half-way', () => {
       const dirs = cellDirs(root);
       const finishedStudents = dirs.filter((d) => !basename(d).startsWith('teacher') && resultOf(d));
       const halfway = dirs.find((d) => !resultOf(d) && epochsLogged(d) >= 1 && existsSync(join(d, 'checkpoint.ckpt')));
@@ -29,13 +32,25 @@ describe('matrix runner', () => {
     // Its worker notices that the runner is gone and stops after its current step.
     const orphan = attemptsOf(victim).at(-1)!.pid;
     await waitFor(`the orphaned worker ${orphan} to exit`, () => !processAlive(orphan), 60);
+    // It released its lock on the way out (process.exit skips finally blocks, not exit listeners).
+    expect(existsSync(join(victim, 'worker.lock'))).toBe(false);
+    // As if a worker on another machine had then died on the cell: its lock stays, its heartbeat stopped, and the
+    // temporary of a checkpoint it was writing is left behind.
+    writeFileSync(join(victim, 'worker.lock'), JSON.stringify({ host: 'gone-machine', pid: 1, token: 'dead', since: '' }));
+    writeFileSync(join(victim, 'checkpoint.ckpt.tmp-999999'), 'partial');
+    const old = new Date(Date.now() - 600_000);
+    for (const f of ['worker.lock', 'checkpoint.ckpt.tmp-999999']) utimesSync(join(victim, f), old, old);
+    // And the store moves (or is mounted at another path): nothing in it names its old place.
+    renameSync(join(work, 'runs'), join(work, 'moved'));
+    root = join(work, 'moved', 'tiny');
+    victim = join(root, basename(victim));
     const finishedBefore = new Map(cellDirs(root).filter((d) => resultOf(d))
       .map((d) => [d, statSync(join(d, 'result.json')).mtimeMs]));
     const victimEpochs = epochsLogged(victim);
     expect(finishedBefore.size).toBeGreaterThanOrEqual(2);
     expect(victimEpochs).toBeGreaterThanOrEqual(1);
 
-    const second = await sqakd(args);
+    const second = await sqakd(args('moved'));
     expect(second.exitCode, second.all).toBe(0);
     expect(second.all).toMatch(new RegExp(`${finishedBefore.size} already finished`));
     const dirs = cellDirs(root);
@@ -53,7 +68,12 @@ describe('matrix runner', () => {
     const attempts = attemptsOf(victim);
     expect(attempts).toHaveLength(2);
     expect(attempts[1].epochsDoneAtStart).toBeGreaterThanOrEqual(victimEpochs);
-    expect(readFileSync(join(victim, 'worker.log'), 'utf8')).toMatch(/resuming after \d+ epoch/);
+    const victimLog = readFileSync(join(victim, 'worker.log'), 'utf8');
+    expect(victimLog).toMatch(/resuming after \d+ epoch/);
+    expect(victimLog).toMatch(/took over the lock of process 1 on gone-machine: its heartbeat stopped/);
+    expect(victimLog).toMatch(/removed checkpoint\.ckpt\.tmp-999999, left by dead processes/);
+    expect(existsSync(join(victim, 'checkpoint.ckpt.tmp-999999'))).toBe(false);
+    expect(existsSync(join(victim, 'worker.lock'))).toBe(false);
     expect(readFileSync(join(work, 'reports', 'tiny', 'table.md'), 'utf8')).toMatch(/\| sqakd \| no \|/);
     // The CSV's difference to CE is computed from the cells' own results.
     const top1 = (prefix: string) => resultOf(dirs.find((d) => basename(d).startsWith(prefix))!)!.top1;
