@@ -1,10 +1,12 @@
 // Attention transfer (SPEC section 3: taps[1:-1], beta 1000), p = 2: a tap's spatial attention map is the mean
 // over channels of its squared activations, flattened and L2-normalised; the loss is the mean squared difference
-// between the student's and the teacher's maps, summed over the taps.
+// between the student's and the teacher's maps, summed over the taps. That is the paper code's form (and the one
+// SPEC's beta of 1000 goes with): the paper's text writes beta/2 times the (unsquared) L2 distance of the maps.
 import * as tf from '@tensorflow/tfjs-core';
 
 import { type DistillerSetup, type DistillInputs, FeatureDistiller } from './distiller.ts';
 import { l2Normalize, requireSameSpatial } from './features/spatial.ts';
+import { tapShapes } from './features/taps.ts';
 import { featureMethod, tapSlice } from './method.ts';
 
 /** The attention map of NHWC features: mean_c |f|^p, flattened per sample and L2-normalised. */
@@ -36,7 +38,13 @@ export const at = featureMethod({
   tapsRead: taps,
   createDistiller: (setup: DistillerSetup) => {
     const read = taps(setup.tapNames);
-    for (const i of read) requireSameSpatial('at', setup.tapNames[i], setup.studentShapes[i], setup.teacherShapes[i]);
-    return new AttentionDistiller(read, setup.options.p);
+    for (const i of read) {
+      const { tap, student, teacher } = tapShapes('at', setup, i);
+      requireSameSpatial('at', tap, student, teacher);
+    }
+    const { p } = setup.options;
+    // Below 1, |f|^p has an infinite slope at 0 (dead ReLU units are exactly 0), so training would see NaNs.
+    if (!(p >= 1) || !Number.isFinite(p)) throw new Error(`method at option p must be a number >= 1, got ${p}`);
+    return new AttentionDistiller(read, p);
   },
 });

@@ -72,7 +72,7 @@ export const cc = featureMethod({
       throw new Error(`method cc embeds a feature vector [C] or map [H, W, C], but tap ${tap} is [${student}] ` +
         `(student) / [${teacher}] (teacher)`);
     }
-    const { kernel, gamma, dim } = { ...DEFAULTS, ...setup.options };
+    const { kernel, gamma, dim } = setup.options;
     if (kernel !== 0 && kernel !== 1) {
       throw new Error(`method cc option kernel must be 0 (the paper code's formulation) or 1 (Gaussian RBF), ` +
         `got ${kernel}`);

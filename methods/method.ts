@@ -52,6 +52,7 @@ export interface TrainingMethod {
   needsLabels: boolean;
   /** Whether a label-free variant exists, and why not when it does not. */
   labelFree: LabelFree;
+  /** Whether its loss reads the batch's dataset indices (memory banks); others are handed none. */
   needsIndices: boolean;
   /** The feature loss's weight in the paper's code (0 for objectives). */
   beta: number;
@@ -111,13 +112,21 @@ export function objective(entry: ObjectiveEntry): TrainingMethod {
   return { ...entry, kind: 'objective', needsIndices: false, beta: 0, options: {}, preEpochs: 0, tapsRead: noTaps };
 }
 
-type FeatureEntry = Pick<TrainingMethod, 'name' | 'description' | 'reference' | 'transfers' | 'beta' | 'tapsRead' |
-  'createDistiller'> & Partial<Pick<TrainingMethod, 'labelFree' | 'needsIndices' | 'options' | 'preEpochs'>>;
+type FeatureEntry = Pick<TrainingMethod, 'name' | 'description' | 'reference' | 'transfers' | 'beta' | 'tapsRead'> &
+  Required<Pick<TrainingMethod, 'createDistiller'>> &
+  Partial<Pick<TrainingMethod, 'labelFree' | 'needsIndices' | 'options' | 'preEpochs'>>;
 
-/** A registry entry for a feature method: distils from a teacher, reads labels unless run label-free. */
+/**
+ * A registry entry for a feature method: distils from a teacher, reads labels unless run label-free. Its distiller
+ * sees the entry's option defaults under whatever options the setup gives (none at all included), so no method
+ * file has to repeat its defaults.
+ */
 export function featureMethod(entry: FeatureEntry): TrainingMethod {
+  const defaults = entry.options ?? {};
+  const build = entry.createDistiller;
   return {
     labelFree: { possible: true }, needsIndices: false, options: {}, preEpochs: 0, ...entry,
     kind: 'feature', needsTeacher: true, needsLabels: true,
+    createDistiller: (setup) => build({ ...setup, options: { ...defaults, ...setup.options } }),
   };
 }

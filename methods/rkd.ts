@@ -75,7 +75,7 @@ export const rkd = featureMethod({
   createDistiller: (setup: DistillerSetup) => {
     const read = taps(setup.tapNames);
     for (const i of read) tapShapes('rkd', setup, i);
-    const { distanceWeight, angleWeight } = { ...DEFAULTS, ...setup.options };
+    const { distanceWeight, angleWeight } = setup.options;
     for (const [name, value] of Object.entries({ distanceWeight, angleWeight })) {
       if (!Number.isFinite(value) || value < 0) throw new Error(`method rkd option ${name} must be >= 0, got ${value}`);
     }

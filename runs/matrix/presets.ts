@@ -1,9 +1,13 @@
 // Named matrices: a smoke test on the built-in synthetic set, a quick MNIST matrix, and one preset per table of the
 // paper (SPEC section 4) with the paper's recipes. Each is a raw spec, validated like a user's file.
+import { METHODS } from '../../methods/registry.ts';
 
-const FEATURE_METHODS = ['at', 'nst', 'sp', 'rkd', 'crd', 'fitnet', 'cc', 'vid', 'fsp', 'ft', 'cktf'];
-// FSP's loss only shapes its pre-stage, so it has no label-free variant (methods/fsp.ts says why).
-const LABEL_FREE_METHODS = FEATURE_METHODS.filter((m) => m !== 'fsp').map((m) => `${m}:label-free`);
+// Table 7's methods come from the registry, so a method added there joins the table without an edit here; the
+// label-free column holds those whose entry says a label-free variant exists (not FSP, whose loss only shapes its
+// pre-stage).
+const FEATURE_METHODS = Object.values(METHODS).filter((m) => m.kind === 'feature');
+const FEATURE_METHOD_NAMES = FEATURE_METHODS.map((m) => m.name);
+const LABEL_FREE_METHODS = FEATURE_METHODS.filter((m) => m.labelFree.possible).map((m) => `${m.name}:label-free`);
 const TINY_QUANTIZERS = ['pact', 'lsq', 'dorefa'];
 
 export const PRESETS: Record<string, { description: string; spec: Record<string, unknown> }> = {
@@ -57,9 +61,9 @@ export const PRESETS: Record<string, { description: string; spec: Record<string,
     spec: {
       grids: [
         { dataset: 'cifar10', arch: 'resnet20', quantizer: 'ewgs', bits: ['W2A2'],
-          method: ['ce', 'kd', 'sqakd', ...FEATURE_METHODS, ...LABEL_FREE_METHODS] },
+          method: ['ce', 'kd', 'sqakd', ...FEATURE_METHOD_NAMES, ...LABEL_FREE_METHODS] },
         { dataset: 'cifar100', arch: 'vgg13', quantizer: 'ewgs', bits: ['W1A1'],
-          method: ['ce', 'kd', 'sqakd', ...FEATURE_METHODS, ...LABEL_FREE_METHODS] },
+          method: ['ce', 'kd', 'sqakd', ...FEATURE_METHOD_NAMES, ...LABEL_FREE_METHODS] },
       ],
     },
   },

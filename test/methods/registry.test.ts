@@ -8,9 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../engine/index.ts';
 import { METHODS, trainingMethod } from '../../methods/registry.ts';
 import { type ArchitectureOptions, Classifier, type ClassifierOutput } from '../../models/classifier.ts';
-import { Linear } from '../../models/nn/index.ts';
-import { createModel } from '../../models/registry.ts';
-import { createDistiller } from '../../runs/distillation.ts';
+import { initializeParameters, Linear } from '../../models/nn/index.ts';
+import { architectureNames, createModel } from '../../models/registry.ts';
+import { createDistiller, featureParameters } from '../../runs/distillation.ts';
+import { presetSpec } from '../../runs/matrix/presets.ts';
 import { resolveTrainConfig } from '../../runs/trainConfig.ts';
 
 const NAMES = ['ce', 'kd', 'sqakd', 'at', 'nst', 'sp', 'rkd', 'crd', 'fitnet', 'cc', 'vid', 'fsp', 'ft', 'cktf'];
@@ -83,6 +84,27 @@ describe('the method registry', () => {
     expect(() => resolveTrainConfig({ ...base, method: 'sqakd', methodOptions: { p: 3 } })).toThrow(/it takes none/);
   });
 
+  it('builds every feature method from its registry defaults when the setup gives no options at all', () => {
+    const student = createModel('resnet20', { classes: 10, inChannels: 3, seed: 1 });
+    const teacher = createModel('resnet20', { classes: 10, inChannels: 3, seed: 2 });
+    for (const method of Object.values(METHODS).filter((m) => m.kind === 'feature')) {
+      const settings = { ...resolveTrainConfig({ dataset: 'cifar10', arch: 'resnet20', quantizer: 'ewgs', wBits: 2,
+        method: method.name, teacher: 't' }).settings, options: {} };
+      createDistiller(method, settings, student, teacher, [8, 8, 3], 32, 1)!.dispose();
+    }
+    student.dispose();
+    teacher.dispose();
+  });
+
+  it('gives Table 7\'s preset every registered feature method, label-free wherever the registry allows it', () => {
+    const methods = (presetSpec('table7').grids as Array<{ method: string[] }>)[0].method;
+    const feature = Object.values(METHODS).filter((m) => m.kind === 'feature');
+    expect(methods).toEqual(['ce', 'kd', 'sqakd', ...feature.map((m) => m.name),
+      ...feature.filter((m) => m.labelFree.possible).map((m) => `${m.name}:label-free`)]);
+    expect(methods).not.toContain('fsp:label-free');
+    expect(methods).toContain('ft:label-free');
+  });
+
   it('says which taps a method needs when an architecture lacks them', () => {
     const tiny = { classes: 10, inChannels: 3 };
     const student = new PooledOnly(tiny);
@@ -97,18 +119,80 @@ describe('the method registry', () => {
     teacher.dispose();
   });
 
-  it('builds every feature method for every architecture', () => {
-    const tiny = { classes: 10, inChannels: 3 };
-    for (const arch of ['resnet20', 'vgg8', 'cnn-small', 'resnet18', 'mobilenetv2', 'shufflenetv2', 'squeezenet', 'vgg11bn']) {
-      const student = createModel(arch, { ...tiny, seed: 1 });
-      const teacher = createModel(arch, { ...tiny, seed: 2 });
-      for (const method of Object.values(METHODS).filter((m) => m.kind === 'feature')) {
+  // Every architecture of models/registry crossed with every feature method, at a small input (32 px: the
+  // Tiny-ImageNet models accept it) and batch (3: RKD's distances and angles are constant for fewer samples). To stay
+  // fast on 2 cores the student runs forward once per architecture for all eleven losses: each method's loss must be
+  // finite with a finite gradient, non-zero but where noted, at every tap it declares it reads; then one backward of all the losses
+  // together must reach every parameter of the student's feature layers, finite. Building each distiller with the
+  // trainer's createDistiller (two forward passes each, to probe tap shapes) is checked in methodSteps.test.ts; here
+  // the shapes are probed once per architecture and handed to the methods the same way.
+  it('runs every feature method forward and backward on every architecture', () => {
+    const featureMethods = Object.values(METHODS).filter((m) => m.kind === 'feature');
+    expect(featureMethods.length).toBe(11);
+    const indices = new Int32Array([5, 9, 17]);
+    for (const arch of architectureNames()) {
+      const student = createModel(arch, { classes: 10, inChannels: 3, seed: 1 }).train();
+      const teacher = createModel(arch, { classes: 10, inChannels: 3, seed: 2 }).eval();
+      const x = tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const teacherOut = tf.tidy(() => teacher.forwardWithFeatures(x) as unknown as tf.TensorContainer) as unknown as ClassifierOutput;
+      const before = tf.memory().numTensors;
+      const distillers = featureMethods.map((method) => {
         const settings = resolveTrainConfig({ dataset: 'cifar10', arch: 'resnet20', quantizer: 'ewgs', wBits: 2,
           method: method.name, teacher: 't', methodOptions: method.options.negatives ? { negatives: 8 } : undefined }).settings;
-        const distiller = createDistiller(method, settings, student, teacher, [32, 32, 3], 64, 3);
-        expect(distiller, `${method.name} on ${arch}`).not.toBeNull();
-        distiller!.dispose();
-      }
+        const distiller = method.createDistiller!({
+          tapNames: student.tapNames, studentShapes: teacherOut.features.map((f) => f.shape.slice(1)),
+          teacherShapes: teacherOut.features.map((f) => f.shape.slice(1)), datasetSize: 64, options: settings.options,
+        });
+        initializeParameters(distiller, 3);
+        return { method, distiller, read: method.tapsRead(student.tapNames) };
+      });
+      tf.tidy(() => {
+        // The student's taps as variables: one variableGrads per method then gives the loss's gradient at each tap
+        // it reads and at each of its own parameters, without a backward through the student.
+        const studentOut = student.forwardWithFeatures(x);
+        const taps = studentOut.features.map((f) => tf.variable(f, true));
+        const atTaps = taps.map((t) => tf.zerosLike(t));
+        for (const { method, distiller, read } of distillers) {
+          const what = `${method.name} on ${arch}`;
+          const own = distiller.namedParameters().map((p) => p.variable);
+          const { value, grads } = tf.variableGrads(() => distiller.loss({
+            student: { logits: studentOut.logits, features: taps }, teacher: teacherOut, indices,
+          }), [...read.map((i) => taps[i]), ...own]);
+          expect(Number.isFinite(value.dataSync()[0]), `${what}: loss ${value.dataSync()[0]}`).toBe(true);
+          for (const i of read) {
+            const g = grads[taps[i].name];
+            const tap = student.tapNames[i];
+            expect(g, `${what}: gradient at ${tap}`).toBeDefined();
+            expect(g.isFinite().all().dataSync()[0], `${what}: finite gradient at ${tap}`).toBe(1);
+            atTaps[i] = atTaps[i].add(g);
+            // AT's and NST's maps are normalised over positions, so at a 1 x 1 map (the last stages of the
+            // Tiny-ImageNet models at 32 px) they are constant and rightly pass no gradient.
+            const [, h, w] = g.shape;
+            if (['at', 'nst'].includes(method.name) && h * w === 1) continue;
+            expect(g.abs().max().dataSync()[0], `${what}: gradient at ${tap}`).toBeGreaterThan(0);
+          }
+          // (FT's paraphraser is fixed in the main stage, so not every head parameter gets a gradient.)
+          for (const p of distiller.namedParameters()) {
+            const g = grads[p.variable.name];
+            if (g) expect(g.isFinite().all().dataSync()[0], `${what}: finite gradient of ${p.name}`).toBe(1);
+          }
+        }
+        tf.dispose(taps);
+        // One backward through the student of sum_tap <dL/dtap, tap>, L the sum of all the methods' losses: by the
+        // chain rule its parameter gradient is L's, and it must reach every parameter of the feature layers.
+        const studentParams = featureParameters(student);
+        const { grads } = tf.variableGrads(() => tf.addN(student.forwardWithFeatures(x).features
+          .map((f, i) => f.mul(atTaps[i]).sum())) as tf.Scalar, studentParams.map((p) => p.variable));
+        for (const p of studentParams) {
+          const g = grads[p.variable.name];
+          expect(g, `${arch}: gradient of the student's ${p.name}`).toBeDefined();
+          expect(g.isFinite().all().dataSync()[0], `${arch}: finite gradient of the student's ${p.name}`).toBe(1);
+        }
+        expect(Object.values(grads).some((g) => g.abs().max().dataSync()[0] > 0), `${arch}: non-zero student gradient`).toBe(true);
+      });
+      for (const { distiller } of distillers) distiller.dispose();
+      expect(tf.memory().numTensors, `${arch}: tensors after the step`).toBe(before);
+      tf.dispose([x, teacherOut.logits, ...teacherOut.features]);
       student.dispose();
       teacher.dispose();
     }
