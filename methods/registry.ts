@@ -26,3 +26,8 @@ export function trainingMethod(name: string): TrainingMethod {
   if (!method) throw new Error(`unknown method '${name}' (valid: ${Object.keys(METHODS).join(', ')})`);
   return method;
 }
+
+/** A method's display name: feature methods run without labels get "(label-free)" (SQAKD never uses labels). */
+export function methodLabel(name: string, labelFree: boolean): string {
+  return labelFree && trainingMethod(name).kind === 'feature' ? `${name} (label-free)` : name;
+}

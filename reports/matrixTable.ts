@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { stringify } from 'csv-stringify/sync';
 
+import { methodLabel } from '../methods/registry.ts';
 import { writeFileAtomic } from '../runs/atomicWrite.ts';
 import type { MatrixPlan } from '../runs/matrix/plan.ts';
 import type { RunStore } from '../runs/matrix/runStore.ts';
@@ -45,7 +46,7 @@ export function reportRows(plan: MatrixPlan, store: RunStore): ReportRow[] {
     return {
       dataset: cell.config.dataset, arch: cell.config.arch, quantizer: q?.quantizer ?? 'none', variant: quantizerVariant(q),
       bits: q ? `W${q.wBits}A${q.aBits}` : 'FP32',
-      method: cell.kind === 'teacher' ? 'teacher' : `${cell.config.method}${labelFree && cell.config.method !== 'sqakd' ? ' (label-free)' : ''}`,
+      method: cell.kind === 'teacher' ? 'teacher' : methodLabel(cell.config.method, labelFree),
       labels: finished ? (finished.labelsUsed ? 'yes' : 'no') : (labelFree ? 'no' : 'yes'),
       seed: cell.config.seed, epochs: cell.config.phase.epochs,
       top1: finished?.top1 ?? null, top1Best: finished?.top1Best ?? null, teacherTop1: finished?.teacherTop1 ?? null,

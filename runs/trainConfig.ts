@@ -153,7 +153,7 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   if (method.needsTeacher && !request.teacher) {
     throw new Error(`method ${method.name} distils from a teacher: pass --teacher <checkpoint of a trained model>`);
   }
-  if (request.labelFree && method.name !== 'sqakd' && !method.labelFree.possible) {
+  if (request.labelFree && !method.labelFree.possible) {
     throw new Error(`method ${method.name} cannot run label-free: ${method.labelFree.reason}`);
   }
   const unknownOptions = Object.keys(request.methodOptions ?? {}).filter((k) => !(k in method.options));

@@ -100,6 +100,26 @@ export function parseBits(bits: string): { wBits: number; aBits: number } {
   return { wBits: Number(m[1]), aBits: Number(m[2]) };
 }
 
+/**
+ * The variants a quantizer axis value may name, where the paper's text and its public code disagree (SPEC.md):
+ * `ewgs` is the code's straight-through estimator (delta 0), `ewgs:hessian` the EWGS paper's Hessian-trace delta;
+ * `pact` learns its clip as the PACT paper does, `pact:frozen-alpha` keeps it fixed as the code's Tiny-ImageNet runs.
+ */
+export const QUANTIZER_VARIANTS: Record<string, { quantizer: string; ewgsDelta?: 'hessian'; pactTrainAlpha?: false }> = {
+  'ewgs:hessian': { quantizer: 'ewgs', ewgsDelta: 'hessian' },
+  'pact:frozen-alpha': { quantizer: 'pact', pactTrainAlpha: false },
+};
+
+/** A quantizer axis value as the quantizer's name and the settings of its variant (none for a plain name). */
+export function parseQuantizerValue(value: string): { quantizer: string; ewgsDelta?: 'hessian'; pactTrainAlpha?: false } {
+  if (!value.includes(':')) return { quantizer: value };
+  const variant = QUANTIZER_VARIANTS[value];
+  if (!variant) {
+    throw new Error(`quantizer variant '${value}' is unknown (valid: a quantizer name, or ${Object.keys(QUANTIZER_VARIANTS).join(', ')})`);
+  }
+  return variant;
+}
+
 /** A method axis value split into the method's name and its variant. */
 export function parseMethodValue(value: string): { name: string; labelFree: boolean } {
   const [name, variant] = value.split(':');

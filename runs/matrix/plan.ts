@@ -17,7 +17,8 @@ import { ARCHITECTURES, architectureNames } from '../../models/registry.ts';
 import { canonicalJson } from '../canonicalJson.ts';
 import { FULL_PRECISION, resolveTrainConfig, type TrainConfig, type TrainRequest } from '../trainConfig.ts';
 import { teacherCellPath } from './cellConfig.ts';
-import { AXES, type AxisName, MatrixSpecError, type MatrixSpec, parseBits, parseMethodValue } from './matrixSpec.ts';
+import { AXES, type AxisName, MatrixSpecError, type MatrixSpec, parseBits, parseMethodValue, parseQuantizerValue,
+} from './matrixSpec.ts';
 
 /** What the plan needs to know about a model on a dataset (see modelFacts.ts). */
 export interface ModelFacts {
@@ -134,7 +135,7 @@ function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): { 
     on('quantizer', quantizer);
     check(() => {
       if (quantizer === FULL_PRECISION) throw new Error("quantizer 'none' is the teachers'; the matrix trains them itself");
-      quantizerFamily(quantizer);
+      quantizerFamily(parseQuantizerValue(quantizer).quantizer);
     });
   }
   for (const bits of grid.bits) {
@@ -256,12 +257,13 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
       const where = Object.values(axes).join(' ');
       const method = parseMethodValue(axes.method);
       const bits = parseBits(axes.bits);
+      const quantizer = parseQuantizerValue(axes.quantizer);
       const teacher = teacherFor(axes.dataset, axes.arch);
       if (!teacher) continue;
       let config: TrainConfig;
       try {
         config = resolveScaled({
-          dataset: axes.dataset, arch: axes.arch, quantizer: axes.quantizer, ...bits, method: method.name,
+          dataset: axes.dataset, arch: axes.arch, ...quantizer, ...bits, method: method.name,
           labelFree: method.labelFree || undefined, teacher: teacher.path, recipe: spec.recipe, epochs: spec.epochs,
           batchSize: spec.batchSize, seed: Number(axes.seed), alpha: spec.alpha, temperature: spec.temperature,
           trainImages: spec.trainImages, methodOptions: spec.methodOptions?.[method.name],
@@ -280,7 +282,7 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
           continue;
         }
       }
-      const slug = `${method.name}${method.labelFree ? '-lf' : ''}-${axes.quantizer}-${axes.bits.toLowerCase()}-${axes.arch}-${axes.dataset}-s${axes.seed}`;
+      const slug = `${method.name}${method.labelFree ? '-lf' : ''}-${axes.quantizer.replace(':', '-')}-${axes.bits.toLowerCase()}-${axes.arch}-${axes.dataset}-s${axes.seed}`;
       const id = `${slug}-${shortHash({ ...config, teacher: teacher.ref })}`;
       if (seen.has(id)) continue;
       seen.add(id);

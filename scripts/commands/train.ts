@@ -3,6 +3,7 @@
 // rerunning with the same --out resumes after the last finished epoch.
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
+import { methodLabel } from '../../methods/registry.ts';
 import { resolveTrainConfig, type TrainRequest } from '../../runs/trainConfig.ts';
 import { runTraining } from '../../runs/trainer.ts';
 import { type Command, integerFlag, keyValueNumbers, numberFlag, stringFlag, UsageError } from '../command.ts';
@@ -61,8 +62,8 @@ export const trainCommand: Command = {
       progress: values.quiet ? null : process.stderr,
     });
     console.log(`${result.arch} on ${result.dataset}, ${result.quantizer === 'none' ? 'full precision'
-      : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${result.method}${result.config.settings.labelFree &&
-      result.method !== 'sqakd' ? ' (label-free)' : ''}: top-1 ${result.top1.toFixed(2)}% ` +
+      : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${methodLabel(result.method,
+      result.config.settings.labelFree)}: top-1 ${result.top1.toFixed(2)}% ` +
       `(best ${result.top1Best.toFixed(2)}%${result.teacherTop1 === null ? '' : `, teacher ${result.teacherTop1.toFixed(2)}%`}), ` +
       `${result.epochs} epochs, ${Math.round(result.imagesPerSecond)} img/s, ${result.wallSeconds.toFixed(0)} s -> ${out}/result.json`);
   },

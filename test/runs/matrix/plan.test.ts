@@ -189,6 +189,23 @@ describe('matrix plans', () => {
     expect(p.cells.find((c) => c.config.method === 'fsp')!.config.settings.preEpochs).toBe(3); // 30 * 0.1
   });
 
+  it('runs the paper-text and public-code variants of a quantizer as separate cells', () => {
+    const p = plan({ grid: { ...grid, quantizer: ['ewgs', 'ewgs:hessian', 'pact', 'pact:frozen-alpha'], method: ['sqakd'] } });
+    const students = p.cells.filter((c) => c.kind === 'student');
+    const byAxis = new Map(students.map((c) => [c.axes.quantizer, c]));
+    expect([...byAxis.keys()].sort()).toEqual(['ewgs', 'ewgs:hessian', 'pact', 'pact:frozen-alpha']);
+    expect(byAxis.get('ewgs')!.config.quantization).toMatchObject({ quantizer: 'ewgs', ewgsDelta: 0 });
+    expect(byAxis.get('ewgs:hessian')!.config.quantization).toMatchObject({ quantizer: 'ewgs', ewgsDelta: 'hessian' });
+    expect(byAxis.get('pact')!.config.quantization).toMatchObject({ quantizer: 'pact', pactTrainAlpha: true });
+    expect(byAxis.get('pact:frozen-alpha')!.config.quantization).toMatchObject({ quantizer: 'pact', pactTrainAlpha: false });
+    expect(new Set(students.map((c) => c.id)).size).toBe(4);
+    expect(byAxis.get('ewgs:hessian')!.id).toMatch(/^sqakd-ewgs-hessian-w2a2-/);
+    expect(problemsOf(() => plan({ grid: { ...grid, quantizer: ['ewgs:fast', 'lsq:frozen-alpha'] } }))).toEqual([
+      expect.stringMatching(/quantizer variant 'ewgs:fast' is unknown \(valid: a quantizer name, or ewgs:hessian, pact:frozen-alpha\)/),
+      expect.stringMatching(/quantizer variant 'lsq:frozen-alpha' is unknown/),
+    ]);
+  });
+
   it('names a teacher cell independently of where the store lives', () => {
     const here = plan({ grid }).cells[1].config;
     const elsewhere = planMatrix(validateMatrixSpec({ grid }, 'test'), { runsDir: join(work, 'other-runs'), dataDir }).cells[1].config;
