@@ -89,6 +89,13 @@ describe('command line', () => {
     expect(value.stderr).toBe("sqakd: --batch must be a positive integer, got '0'");
   });
 
+  it('takes the backend from --backend, before SQAKD_BACKEND', () => {
+    const backendOf = (run: ReturnType<typeof sqakd>) => JSON.parse(run.stdout.trim().split('\n').at(-1)!).backend;
+    expect(backendOf(sqakd(['backend', '--json', '--backend', 'cpu']))).toBe('cpu');
+    expect(backendOf(sqakd(['backend', '--json'], { SQAKD_BACKEND: 'cpu' }))).toBe('cpu');
+    expect(backendOf(sqakd(['backend', '--json', '--backend', 'libtorch'], { SQAKD_BACKEND: 'cpu' }))).toBe('libtorch');
+  });
+
   it('prints a command\'s usage and flags for --help instead of rejecting it', () => {
     const help = sqakd(['train', '--help']);
     expect(help.status).toBe(0);

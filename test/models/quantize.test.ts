@@ -299,12 +299,24 @@ describe('calibrateQuantizers', () => {
       [(layer.activationQuantizer as EwgsQuantizer).upper.dataSync()[0]], 2, false);
     const wq = layer.weightQuantizer as EwgsQuantizer;
     const qw = ewgsValues(layer.weight.dataSync(), [wq.lower.dataSync()[0]], [wq.upper.dataSync()[0]], 2, true);
-    const expected = convolve(qx, x.shape, qw, layer.weight.shape, 1, 1, layer.bias!.dataSync())
-      .map((v) => v * Math.abs(layer.outputScale!.dataSync()[0]));
+    const unscaled = convolve(qx, x.shape, qw, layer.weight.shape, 1, 1, layer.bias!.dataSync());
+    const expected = unscaled.map((v) => v * Math.abs(layer.outputScale!.dataSync()[0]));
     const y = tf.tidy(() => layer.forward(x));
     const got = y.dataSync();
     for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-4);
-    tf.dispose([x, y]);
+    // The output scale's gradient: with L = sum(r * y) and y = conv * |s|, dL/ds = sign(s) * sum(r * conv), for
+    // either sign of s (the scale is used through its absolute value).
+    const r = randomValues(expected.length, normal, 1);
+    const rTensor = tf.tensor(r, y.shape);
+    const scale = layer.outputScale!;
+    const dot = unscaled.reduce((acc, v, i) => acc + v * r[i], 0);
+    for (const sign of [1, -1]) {
+      scale.assign(tf.scalar(sign * Math.abs(scale.dataSync()[0])));
+      const { grads } = tf.variableGrads(() => layer.forward(x).mul(rTensor).sum() as tf.Scalar, [scale]);
+      expectRelClose(grads[scale.name].dataSync()[0], sign * dot, 1e-4, `output scale gradient, scale sign ${sign}`);
+      tf.dispose(Object.values(grads));
+    }
+    tf.dispose([x, y, rTensor]);
     model.dispose();
   });
 
