@@ -67,11 +67,12 @@ function garbageLabelData(): string {
  * Measured: ce 98.00/98.38/97.55, kd 97.95/97.92/98.10, sqakd 98.21/98.18/97.35, at 96.73/96.99/97.03,
  * nst 97.99/97.17/96.72, sp 97.39/97.79/97.79, rkd 98.10/98.10/97.74, crd 98.24/97.95/98.44,
  * fitnet 97.31/97.75/97.65, cc 97.92/98.07/97.93, vid 97.14/98.35/98.69, fsp 98.07/97.60/98.21,
- * ft 97.49/96.76/97.29, cktf 98.06/98.46 (the third run was stopped).
+ * ft 97.49/96.76/97.29, cktf 98.06/98.46 (the third run was stopped); a fourth run, on a later version and another
+ * machine, moved only the methods with trainable heads: sp 98.05, crd 97.89, fitnet 97.53, cktf 97.95.
  */
 const MINIMUM_TOP1: Record<string, number> = {
-  ce: 96, kd: 96.4, sqakd: 95.8, at: 95.2, nst: 95.2, sp: 95.8, rkd: 96.2, crd: 96.4, fitnet: 95.8, cc: 96.4, vid: 95.6,
-  fsp: 96.1, ft: 95.2, cktf: 96.5,
+  ce: 96, kd: 96.4, sqakd: 95.8, at: 95.2, nst: 95.2, sp: 95.8, rkd: 96.2, crd: 96.3, fitnet: 95.8, cc: 96.4, vid: 95.6,
+  fsp: 96.1, ft: 95.2, cktf: 96.4,
 };
 
 /** The feature methods that can run without labels, with the training images and epochs of that test. */
@@ -80,16 +81,18 @@ const LABEL_FREE_IMAGES = 20_000;
 
 /**
  * The least top-1 (%) of each label-free W2A2 student (the method's own loss only: no CE, no KL) after two epochs
- * over the first 20,000 training images (pre-stages: one epoch), from the same teacher: 1.5 points below the lower of
- * two measurements with different arithmetic (two threads and one). Measured: at 95.93/95.66, nst 95.32/96.22,
- * sp 97.07/96.12, rkd 97.09/97.15, crd 54.31/52.46, fitnet 91.72/92.57, cc 30.73/29.98, vid 93.56/92.65,
- * ft 95.91/96.32, cktf 62.91/60.35. The pooled-feature methods (CRD, CC, CKTF) constrain the features only through
- * learned embeddings and leave the classifier's inputs free to drift, so alone they keep little of the teacher's
- * accuracy; the control below shows they still teach: with the loss switched off, Adam's coupled weight decay alone
- * takes the student to 11.61%.
+ * over the first 20,000 training images (pre-stages: one epoch), from the same teacher: 3 points below the lowest of
+ * three measurements (two threads and one on one machine; a later run, two threads, on another). Without labels,
+ * rounding differences grow further than with them (NST's by 4.7 points), though a run repeats to the digit on
+ * one machine (NST twice). Measured: at 95.93/95.66/96.63, nst 95.32/96.22/91.48, sp 97.07/96.12/96.86,
+ * rkd 97.09/97.15/96.72, crd 54.31/52.46/63.48, fitnet 91.72/92.57/90.80, cc 30.73/29.98/35.40,
+ * vid 93.56/92.65/90.07, ft 95.91/96.32/96.79, cktf 62.91/60.35/61.60. The pooled-feature methods (CRD, CC, CKTF)
+ * constrain the features only through learned embeddings and leave the classifier's inputs free to drift, so alone
+ * they keep little of the teacher's accuracy; the control below shows they still teach: with the loss switched off,
+ * Adam's coupled weight decay alone takes the student to 11.03-11.61%.
  */
 const LABEL_FREE_MINIMUM: Record<string, number> = {
-  at: 94.1, nst: 93.8, sp: 94.6, rkd: 95.5, crd: 50.9, fitnet: 90.2, cc: 28.4, vid: 91.1, ft: 94.4, cktf: 58.8,
+  at: 92.6, nst: 88.4, sp: 93.1, rkd: 93.7, crd: 49.4, fitnet: 87.8, cc: 26.9, vid: 87.0, ft: 92.9, cktf: 57.3,
 };
 
 describe('SQAKD on MNIST with cnn-small', () => {
