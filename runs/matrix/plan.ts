@@ -63,6 +63,11 @@ function shortHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 10);
 }
 
+/** A teacher cell's identity: its architecture, dataset and seed, and the hash of its resolved configuration. */
+export function teacherCellId(config: TrainConfig): string {
+  return `teacher-${config.arch}-${config.dataset}-s${config.seed}-${shortHash(config)}`;
+}
+
 function scaled(epochs: number, scale: number | undefined): number {
   return scale === undefined ? epochs : Math.max(1, Math.round(epochs * scale));
 }
@@ -227,7 +232,7 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
       problems.add(`teacher ${dataset}/${arch}: ${(e as Error).message}`);
       return null;
     }
-    const id = `teacher-${arch}-${dataset}-s${seed}-${shortHash(config)}`;
+    const id = teacherCellId(config);
     if (!teachers.has(id)) {
       const facts = factsFor(arch, dataset);
       const size = splitSizes(dataset);

@@ -2,10 +2,7 @@
 // G = F1^T F2 / (H W) of consecutive maps (the larger average-pooled to the smaller), the loss as the mean over
 // pairs of mean((G_s - G_t)^2), and its gradient with respect to the student's maps (central differences of the JS
 // loss); zero loss for identical features; no FSP term in the main stage (the training loss is plain
-// cross-entropy); the shape errors; and the pre-stage end to end through the CLI (resume after a kill).
-//
-// NOTE: the end-to-end test runs `sqakd train --method fsp`, so it needs the registry line `fsp` in
-// methods/registry.ts (import { fsp } from './fsp.ts'; METHODS = { ..., fsp }).
+// cross-entropy); and the shape errors. The pre-stage end to end (resume after a kill): test/runs/preStageResume.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,7 +12,6 @@ import { fsp } from '../../methods/fsp.ts';
 import { DEFAULT_METHOD_SETTINGS, type MethodSettings } from '../../methods/method.ts';
 import { trainingLoss } from '../../methods/trainingLoss.ts';
 import type { ClassifierOutput } from '../../models/classifier.ts';
-import { checkPreStageResume } from '../support/preStageResume.ts';
 import { randomValues, seededNormal } from '../support/random.ts';
 
 beforeAll(async () => {
@@ -190,19 +186,5 @@ describe('fsp', () => {
     expect(() => fsp.tapsRead(['pooled'])).toThrow(/^method fsp reads taps \[0:-1\]/);
     expect(() => fsp.createDistiller!({ ...setup([[2, 2, 3], [4]]), tapNames: ['stem', 'pooled'] }))
       .toThrow(/^method fsp needs at least two stage maps/);
-  });
-
-  // Needs `fsp` in methods/registry.ts (see the note at the top).
-  it('pre-stage through the trainer: 2 pre-stage epochs then 1 main epoch, resumable bit for bit', async () => {
-    const runs = await checkPreStageResume('fsp');
-    // The pre-stage trains the feature layers, not the classifier head (the student starts from the teacher).
-    const same = (a: tf.Tensor, b: tf.Tensor) => Array.from(a.dataSync()).every((v, i) => v === b.dataSync()[i]);
-    for (const name of ['model/fc.weight', 'model/fc.bias']) {
-      expect(same(runs.afterPreStage.get(name)!, runs.teacher.get(name)!), name).toBe(true);
-      expect(same(runs.final.get(name)!, runs.teacher.get(name)!), name).toBe(false);
-    }
-    for (const name of ['model/stage1.0.weight', 'model/stage2.3.weight', 'model/stem.0.weight']) {
-      expect(same(runs.afterFirstPreEpoch.get(name)!, runs.teacher.get(name)!), name).toBe(false);
-    }
   });
 });

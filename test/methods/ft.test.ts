@@ -3,11 +3,8 @@
 // reconstruction loss, the main loss mean(|normalize(translator(s)) - normalize(encode(t))|) and its gradient with
 // respect to the student's map (central differences of the JS loss); zero loss for identical factors; the
 // paraphraser frozen in the main stage (no gradient, unchanged by an Adam step with weight decay) and the only
-// thing trained in the pre-stage; the shape errors; and the pre-stage end to end through the CLI (resume after a
-// kill, the paraphraser frozen after it).
-//
-// NOTE: the end-to-end test runs `sqakd train --method ft`, so it needs the registry line `ft` in
-// methods/registry.ts (import { ft } from './ft.ts'; METHODS = { ..., ft }).
+// thing trained in the pre-stage; and the shape errors. The pre-stage end to end (resume after a kill, the
+// paraphraser frozen after it): test/runs/preStageResume.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,11 +14,8 @@ import { FactorTransferDistiller, ft } from '../../methods/ft.ts';
 import { DEFAULT_METHOD_SETTINGS, type MethodSettings } from '../../methods/method.ts';
 import { trainingLoss } from '../../methods/trainingLoss.ts';
 import type { ClassifierOutput } from '../../models/classifier.ts';
-import { deriveSeed, initializeParameters, type NamedParameter } from '../../models/nn/index.ts';
-import { createModel } from '../../models/registry.ts';
-import { createDistiller } from '../../runs/distillation.ts';
+import { initializeParameters, type NamedParameter } from '../../models/nn/index.ts';
 import { Adam } from '../../runs/optim/adam.ts';
-import { checkPreStageResume } from '../support/preStageResume.ts';
 import { randomValues, seededNormal } from '../support/random.ts';
 
 beforeAll(async () => {
@@ -268,35 +262,5 @@ describe('ft', () => {
       .toThrow(/^method ft needs tap stage1 at the same spatial size in student and teacher, got 3x3 and 2x2$/);
     expect(() => ft.createDistiller!(setup(STUDENT, TEACHER, { rate: 0 }))).toThrow(/^method ft needs a factor rate > 0/);
     expect(() => ft.tapsRead(['pooled'])).toThrow(/^method ft reads taps \[-2:-1\]/);
-  });
-
-  // Needs `ft` in methods/registry.ts (see the note at the top).
-  it('pre-stage through the trainer: 2 pre-stage epochs then 1 main epoch, resumable bit for bit', async () => {
-    const runs = await checkPreStageResume('ft');
-    const values = (m: Map<string, tf.Tensor>, name: string) => Array.from(m.get(name)!.dataSync());
-    // The pre-stage trains the paraphraser only: the student keeps the teacher's weights...
-    const studentParams = [...runs.teacher.keys()].filter((k) => k.startsWith('model/') && !/running(Mean|Var)$/.test(k));
-    expect(studentParams.length).toBe(14);
-    for (const name of studentParams) expect(values(runs.afterPreStage, name), name).toEqual(values(runs.teacher, name));
-    // ... and the translator its initial ones (rebuilt here as the trainer builds them, seed 1).
-    const model = () => createModel('cnn-small', { classes: 10, inChannels: 3, seed: 1 });
-    const [student, teacher] = [model(), model()];
-    const initial = createDistiller(ft, { ...DEFAULT_METHOD_SETTINGS, options: { ...ft.options } }, student, teacher,
-      [32, 32, 3], 5000, deriveSeed(1, 'distiller'))!;
-    const distillerKeys = [...runs.final.keys()].filter((k) => k.startsWith('distiller/'));
-    expect(distillerKeys.length).toBe(18);
-    for (const p of initial.namedParameters()) {
-      const key = `distiller/${p.name}`;
-      const init = Array.from(p.variable.dataSync());
-      if (p.name.startsWith('translator.')) {
-        expect(values(runs.afterPreStage, key), key).toEqual(init);
-        expect(values(runs.final, key), key).not.toEqual(init);
-      } else {
-        expect(values(runs.afterFirstPreEpoch, key), key).not.toEqual(init);
-        // Frozen in the main stage, though the main optimizer (Adam, coupled weight decay) holds it.
-        expect(values(runs.final, key), key).toEqual(values(runs.afterPreStage, key));
-      }
-    }
-    [student, teacher, initial].forEach((m) => m.dispose());
   });
 });

@@ -30,7 +30,7 @@ function snapshot(folder: string): Record<string, string> {
   return Object.fromEntries(readdirSync(folder).map((f) => [f, readFileSync(join(folder, f)).toString('base64')]));
 }
 
-const base = ['train', '--dataset', 'synthetic', '--epochs', '1', '--quiet'];
+const base = ['train', '--dataset', 'synthetic', '--epochs', '1', '--train-images', '512', '--quiet'];
 
 describe('bad input', () => {
   beforeAll(() => {

@@ -1,13 +1,10 @@
 // Every method, in each variant it has (with CE; label-free), trains a W2A2 EWGS ResNet-20 on the synthetic set
 // for a few steps with the trainer's own pieces: the loss goes down and no tensor is left behind. The pre-stage
 // losses of FSP and FT are checked the same way.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { DataLoader } from '../../datasets/loader.ts';
 import { datasetSpec } from '../../datasets/registry.ts';
 import { initBackend } from '../../engine/index.ts';
@@ -22,10 +19,9 @@ import { createDistiller, featureParameters } from '../../runs/distillation.ts';
 import { createOptimizerGroups, disposeGroups } from '../../runs/optimizerGroups.ts';
 import { loadTrainedModel } from '../../runs/trainedModel.ts';
 import { resolveTrainConfig } from '../../runs/trainConfig.ts';
-import { runTraining } from '../../runs/trainer.ts';
 import { trainingStep } from '../../runs/trainingStep.ts';
+import { cachedTeacher, SYNTHETIC_TEACHER } from '../support/teacherCache.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'sqakd-steps-'));
 const spec = datasetSpec('synthetic');
 const STEPS = 8;
 let teacher: Classifier;
@@ -34,10 +30,8 @@ let batch: { x: tf.Tensor4D; labels?: tf.Tensor1D; indices: Int32Array };
 
 beforeAll(async () => {
   const backend = await initBackend('libtorch');
-  teacherPath = join(work, 'teacher');
-  runTraining(resolveTrainConfig({ recipe: 'synthetic-cnn-small', arch: 'resnet20', epochs: 1 }),
-    { out: teacherPath, dataDir: '', backend, progress: null, log: () => {} });
-  teacher = loadTrainedModel(join(teacherPath, 'checkpoint.ckpt')).model.eval();
+  teacherPath = cachedTeacher({ ...SYNTHETIC_TEACHER, arch: 'resnet20' }, { dataDir: resolveDataDir(), backend }).checkpoint;
+  teacher = loadTrainedModel(teacherPath).model.eval();
   const set = spec.load('', 'train');
   batch = new DataLoader(set, spec, { batchSize: 32, shuffle: true, seed: 5, augment: false, withLabels: true }).epoch(0).next().value!;
 });
@@ -45,7 +39,7 @@ beforeAll(async () => {
 /** A W2A2 student started from the teacher, calibrated on the batch. */
 function student(): Classifier {
   const model = createModel('resnet20', { classes: 10, inChannels: 3, seed: 1 });
-  const saved = loadCheckpoint(join(teacherPath, 'checkpoint.ckpt')).tensors;
+  const saved = loadCheckpoint(teacherPath).tensors;
   loadModelTensors(model, saved, { partial: true });
   for (const t of saved.values()) t.dispose();
   quantizeModel(model, { quantizer: 'ewgs', wBits: 2, aBits: 2 });

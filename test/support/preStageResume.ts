@@ -1,11 +1,11 @@
-// End-to-end check of a feature method's pre-stage through the CLI and the trainer: a full-precision cnn-small
-// teacher on the built-in synthetic set (1 epoch), then a quantized student (EWGS W2A2) with the method, 2 pre-stage
-// epochs and 1 main epoch, run twice: once straight through, once killed (SIGKILL) after its first pre-stage epoch
+// End-to-end check of a feature method's pre-stage through the CLI and the trainer: the cached full-precision
+// cnn-small teacher of the built-in synthetic set, then a quantized student (EWGS W2A2) with the method, 2 pre-stage
+// epochs and 1 main epoch over the first 2,000 images, run twice: once straight through, once killed (SIGKILL) after its first pre-stage epoch
 // is logged and then resumed (the two go side by side, one thread each). Both must end bit-identical, and the log
 // must hold the 2 pre-stage epochs, then the main one. Returns the teacher's checkpoint and the student's after one
 // pre-stage epoch, after the pre-stage and at the end, for the method's own checks. Needs the method in
 // methods/registry.ts (the CLI looks it up there).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,14 @@ import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 
+import { resolveDataDir } from '../../datasets/dataDir.ts';
+import { initBackend } from '../../engine/index.ts';
 import { type Checkpoint, loadCheckpoint } from '../../runs/checkpoint.ts';
 import type { CheckpointMeta } from '../../runs/trainedModel.ts';
+import { cachedTeacher, SYNTHETIC_TEACHER } from './teacherCache.ts';
+
+/** The training images of the students (the first of the synthetic set). */
+export const PRE_STAGE_TRAIN_IMAGES = 2000;
 
 export interface PreStageRuns {
   /** The teacher's checkpoint tensors. */
@@ -25,10 +31,6 @@ export interface PreStageRuns {
   afterPreStage: Map<string, tf.Tensor>;
   /** The final checkpoint (straight run; the resumed one is checked equal to it). */
   final: Map<string, tf.Tensor>;
-}
-
-function cli(args: string[]): ReturnType<typeof spawnSync> {
-  return spawnSync(process.execPath, ['bin/sqakd.js', ...args], { encoding: 'utf8' });
 }
 
 interface Finished { status: number | null; stdout: string; stderr: string }
@@ -62,12 +64,11 @@ const withoutTimes = (records: Array<Record<string, unknown>>) =>
 /** Runs the check for `method`; returns the checkpoints for method-specific checks. */
 export async function checkPreStageResume(method: string): Promise<PreStageRuns> {
   const work = mkdtempSync(join(tmpdir(), `sqakd-${method}-pre-`));
-  const teacherPath = join(work, 'teacher', 'checkpoint.ckpt');
-  const teacherRun = cli(['train', '--recipe', 'synthetic-cnn-small', '--epochs', '1', '--quiet', '--out', join(work, 'teacher')]);
-  expect(teacherRun.status, String(teacherRun.stderr)).toBe(0);
+  const backend = await initBackend('libtorch');
+  const teacherPath = cachedTeacher(SYNTHETIC_TEACHER, { dataDir: resolveDataDir(), backend }).checkpoint;
   const studentArgs = (out: string) => ['train', '--recipe', 'synthetic-cnn-small', '--quantizer', 'ewgs', '--w-bits', '2',
     '--a-bits', '2', '--method', method, '--teacher', teacherPath, '--pre-epochs', '2', '--epochs', '1',
-    '--batch-size', '128', '--quiet', '--out', join(work, out)];
+    '--batch-size', '128', '--train-images', String(PRE_STAGE_TRAIN_IMAGES), '--quiet', '--out', join(work, out)];
 
   // The uninterrupted run goes alongside the killed-and-resumed one (each on one thread; they share nothing).
   const straight = cliAsync(studentArgs('straight'));
