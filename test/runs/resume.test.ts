@@ -2,7 +2,7 @@
 // as an uninterrupted run does: same history of accuracies and losses, bit-identical weights and optimizer state.
 // Checked on the built-in synthetic set for a quantized SQAKD student (two optimizers, quantizer parameters) and a
 // CRD student (its embedding heads, memory banks and normalising constant live in the checkpoint too), each over the
-// first 2,000 images from the cached synthetic teacher.
+// first 1,000 images from the cached synthetic teacher.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ const METHOD_ARGS: Record<string, string[]> = {
 let method = 'sqakd';
 const studentArgs = (out: string) => ['train', '--recipe', 'synthetic-cnn-small', '--quantizer', 'ewgs', '--w-bits', '2',
   '--a-bits', '2', ...METHOD_ARGS[method], '--teacher', teacherPath, '--epochs', '3',
-  '--train-images', '2000', '--quiet', '--out', join(work, `${method}-${out}`)];
+  '--train-images', '1000', '--quiet', '--out', join(work, `${method}-${out}`)];
 
 function sqakd(args: string[]): ReturnType<typeof spawnSync> {
   return spawnSync(process.execPath, ['bin/sqakd.js', ...args], { encoding: 'utf8' });

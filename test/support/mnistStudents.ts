@@ -12,14 +12,13 @@ import { type RunResult, runTraining } from '../../runs/trainer.ts';
 import { type CachedTeacher, cachedTeacher, MNIST_TEACHER } from './teacherCache.ts';
 
 /**
- * The students' schedule on the subset: one epoch over the first 20,000 training images in batches of 64. With the
- * recipe's 128 (156 steps), FitNet ended at 93.33% and CC at 94.11%; 312 steps of 64 took them to 97.46% and 97.44%
- * for about 1.3x the time per image. (One epoch over all 60,000 in batches of 128 ended SQAKD at 96.56%, CE 92.52%.)
+ * The students' schedule on the subset: one epoch over the first 10,000 training images, in the recipe's batches
+ * of 128 (78 steps), enough to separate a method that teaches from one that does not at a sixth of the recipe's cost.
  */
-export const STUDENT_SUBSET: TrainRequest = { epochs: 1, trainImages: 20_000, batchSize: 64 };
+export const STUDENT_SUBSET: TrainRequest = { epochs: 1, trainImages: 10_000 };
 
-/** The label-free students' schedule: one epoch over the first 10,000 training images, the recipe's batches. */
-export const LABEL_FREE_SUBSET: TrainRequest = { epochs: 1, trainImages: 10_000, labelFree: true };
+/** The label-free students' schedule: the same, without the labels. */
+export const LABEL_FREE_SUBSET: TrainRequest = { ...STUDENT_SUBSET, labelFree: true };
 
 export interface MnistStudents {
   teacher: CachedTeacher;

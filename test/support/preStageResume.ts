@@ -1,7 +1,7 @@
 // End-to-end check of a feature method's pre-stage through the CLI and the trainer: the cached full-precision
 // cnn-small teacher of the built-in synthetic set, then a quantized student (EWGS W2A2) with the method, 2 pre-stage
-// epochs and 1 main epoch over the first 2,000 images, run twice: once straight through, once killed (SIGKILL) after its first pre-stage epoch
-// is logged and then resumed (the two go side by side, one thread each). Both must end bit-identical, and the log
+// epochs and 1 main epoch over the first 1,000 images, run twice: once straight through, once killed (SIGKILL) after
+// its first pre-stage epoch is logged and then resumed (the two go side by side, one thread each). Both must end bit-identical, and the log
 // must hold the 2 pre-stage epochs, then the main one. Returns the teacher's checkpoint and the student's after one
 // pre-stage epoch, after the pre-stage and at the end, for the method's own checks. Needs the method in
 // methods/registry.ts (the CLI looks it up there).
@@ -20,7 +20,7 @@ import type { CheckpointMeta } from '../../runs/trainedModel.ts';
 import { cachedTeacher, SYNTHETIC_TEACHER } from './teacherCache.ts';
 
 /** The training images of the students (the first of the synthetic set). */
-export const PRE_STAGE_TRAIN_IMAGES = 2000;
+export const PRE_STAGE_TRAIN_IMAGES = 1000;
 
 export interface PreStageRuns {
   /** The teacher's checkpoint tensors. */
