@@ -13,7 +13,7 @@ import { type CachedTeacher, cachedTeacher, MNIST_TEACHER } from './teacherCache
 
 /**
  * The students' schedule on the subset: one epoch over the first 10,000 training images, in the recipe's batches
- * of 128 (78 steps), enough to separate a method that teaches from one that does not at a sixth of the recipe's cost.
+ * of 128 (78 steps): a twelfth of the recipe's images, enough to separate a method that teaches from one that does not.
  */
 export const STUDENT_SUBSET: TrainRequest = { epochs: 1, trainImages: 10_000 };
 
