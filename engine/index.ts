@@ -6,8 +6,14 @@
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 
-export { BACKEND_NAMES, type BackendName, describeBackend, initBackend, parseBackendRequest } from './loader.ts';
+export {
+  BACKEND_NAMES, type BackendName, describeBackend, initBackend, numericEnvironment, type NumericEnvironment, parseBackendRequest,
+} from './loader.ts';
 export { libtorchKernelNames } from './libtorch/register.ts';
+export {
+  DEFAULT_MEMORY_CACHE_FRACTION, defaultMemoryCacheLimit, emptyCache, memoryCacheInfo, type MemoryCacheInfo,
+  setMemoryCacheLimit,
+} from './memoryCache.ts';
 export { benchEngine, type EngineBenchOptions, type EngineBenchResult } from './bench/engineBench.ts';
 export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
 export { customGradient } from './ops/customGradient.ts';

@@ -1,8 +1,10 @@
 // Chooses the backend every entry point runs on: libtorch if its addon loads, else tfjs-node(-gpu) if the user
 // installed it, else tfjs's pure-JS cpu backend (with a warning). `--backend` / SQAKD_BACKEND force one.
+import { cpus } from 'node:os';
+
 import * as tf from '@tensorflow/tfjs-core';
 
-import { addonPath, loadAddon } from './libtorch/addon.ts';
+import { addonPath, loadAddon, SettingError } from './libtorch/addon.ts';
 import { loadedBlas, REFERENCE_BLAS_WARNING } from './libtorch/blas.ts';
 import { registerLibtorchBackend } from './libtorch/register.ts';
 
@@ -27,6 +29,8 @@ async function tryLibtorch(): Promise<string | undefined> {
     registerLibtorchBackend();
     return undefined;
   } catch (e) {
+    // A bad setting (SQAKD_THREADS, SQAKD_MEMORY_CACHE, ...) is the user's to fix, not a reason to run on cpu.
+    if (e instanceof SettingError) throw e;
     return (e as Error).message;
   }
 }
@@ -94,4 +98,30 @@ export function describeBackend(name: BackendName): Record<string, string | numb
     torch: info.torchVersion, device: info.device, threads: info.threads, mkldnn: info.mkldnn,
     builtWithCuda: info.builtWithCuda, cudaAvailable: info.cudaAvailable, blas: loadedBlas().library, addon: addonPath(),
   };
+}
+
+/** What a run's numbers depend on besides its configuration: float sums change with any of these. */
+export interface NumericEnvironment {
+  backend: string;
+  device: string;
+  /** Intra-op threads (reduction order follows how work is split); null where the backend does not say. */
+  threads: number | null;
+  /** The BLAS library the matrix products run on. */
+  blas: string;
+  /** The libtorch version, or the tfjs version for tfjs's own backends. */
+  library: string;
+  /** The CPU model: kernels are chosen by instruction set (AVX2, AVX-512), and sum in different orders. */
+  cpu: string;
+}
+
+/** The numeric environment of an initialised backend, as runs record it. */
+export function numericEnvironment(name: BackendName): NumericEnvironment {
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown';
+  if (name !== 'libtorch') {
+    return { backend: name, device: name === 'cpu' ? 'cpu (pure JavaScript)' : 'libtensorflow', threads: name === 'cpu' ? 1 : null,
+      blas: name === 'cpu' ? 'none' : 'libtensorflow', library: `tfjs ${tf.version_core}`, cpu };
+  }
+  const info = loadAddon().info();
+  return { backend: name, device: info.device, threads: info.threads, blas: loadedBlas().library,
+    library: `libtorch ${info.torchVersion}`, cpu };
 }

@@ -5,7 +5,12 @@ import {
   type Tensor2D, type TensorInfo,
 } from '@tensorflow/tfjs-core';
 
-import { DTYPE_CODES, DTYPE_OF_CODE, type LibtorchAddon, type Packed, type StoredDType } from './addon.ts';
+import {
+  DTYPE_CODES, DTYPE_OF_CODE, type LibtorchAddon, memoryCacheInfoOf, type MemoryCacheInfo, memoryCacheLimitBytes,
+  type Packed, type StoredDType,
+} from './addon.ts';
+
+export type { MemoryCacheInfo } from './addon.ts';
 
 interface StoredTensor {
   handle: number;
@@ -98,9 +103,34 @@ export class LibtorchBackend extends KernelBackend {
     return this.data.numDataIds();
   }
 
-  override memory(): { unreliable: boolean; numBytesInLibtorch: number; liveHandles: number } {
+  override memory(): { unreliable: boolean; numBytesInLibtorch: number; liveHandles: number; numBytesCached: number } {
     const stats = this.addon.stats();
-    return { unreliable: false, numBytesInLibtorch: stats.storageBytes, liveHandles: stats.liveTensors };
+    return {
+      unreliable: false, numBytesInLibtorch: stats.storageBytes, liveHandles: stats.liveTensors,
+      numBytesCached: stats.cachedBytes,
+    };
+  }
+
+  /**
+   * Gives the memory cache's blocks (freed tensor memory kept for reuse) back to the OS, and trims malloc's heap;
+   * returns the bytes of cached blocks released. The next steps fault their memory in afresh, so call it between
+   * phases (e.g. before a long evaluation), not every step.
+   */
+  emptyCache(): number {
+    return this.addon.emptyCache();
+  }
+
+  /**
+   * Sets the memory cache's limit: bytes, or a size string ('2GiB', '512MiB'); 0 keeps nothing. Blocks beyond a
+   * lower limit are given back at once. The default is SQAKD_MEMORY_CACHE, else 1/8 of the machine's memory.
+   */
+  setMemoryCacheLimit(limit: number | string): void {
+    this.addon.setMemoryCache(memoryCacheLimitBytes(limit));
+  }
+
+  /** The memory cache: its limit and contents in bytes, and how many large allocations it served. */
+  memoryCache(): MemoryCacheInfo {
+    return memoryCacheInfoOf(this.addon.stats());
   }
 
   // Not async: tfjs's profiler runs a kernel through time() and reads its outputs right after the call, so a

@@ -1,11 +1,13 @@
 // The backend loader: libtorch when its addon loads, cpu with a warning otherwise, forced choices honoured, and
 // bad requests rejected with the valid names. The fallback is checked in a child process without the addon.
 import { spawnSync } from 'node:child_process';
+import { totalmem } from 'node:os';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { initBackend, parseBackendRequest } from '../../engine/index.ts';
+import { defaultMemoryCacheLimit, memoryCacheSetting, parseMemorySize } from '../../engine/libtorch/addon.ts';
 import { CPU_WARNING } from '../../engine/loader.ts';
 
 function sqakd(args: string[], env: Record<string, string> = {}) {
@@ -73,6 +75,41 @@ describe('backend loader', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^sqakd: backend 'libtorch' is not available: .*npm run build:native/);
     expect(run.stderr.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('memory cache settings', () => {
+  it('reads sizes as bytes or with a binary unit', () => {
+    expect(parseMemorySize('0')).toBe(0);
+    expect(parseMemorySize('1073741824')).toBe(2 ** 30);
+    expect(parseMemorySize('512MiB')).toBe(512 * 2 ** 20);
+    expect(parseMemorySize('2 GiB')).toBe(2 * 2 ** 30);
+    expect(parseMemorySize('1.5g')).toBe(1.5 * 2 ** 30);
+    expect(parseMemorySize('64k')).toBe(64 * 1024);
+    for (const bad of ['', 'lots', '-1', '2 GiBs', '1e9', '0x10', 'MiB']) expect(parseMemorySize(bad)).toBeUndefined();
+  });
+
+  it('defaults to 1/8 of the memory the process may use; SQAKD_RELEASE_MEMORY=1 means no cache', () => {
+    const constrained = process.constrainedMemory?.() ?? 0;
+    const total = constrained > 0 ? Math.min(totalmem(), constrained) : totalmem();
+    expect(defaultMemoryCacheLimit()).toBe(Math.floor(total / 8));
+    expect(memoryCacheSetting({})).toBe(defaultMemoryCacheLimit());
+    expect(memoryCacheSetting({ SQAKD_MEMORY_CACHE: '3GiB' })).toBe(3 * 2 ** 30);
+    expect(memoryCacheSetting({ SQAKD_RELEASE_MEMORY: '1' })).toBe(0);
+    expect(memoryCacheSetting({ SQAKD_RELEASE_MEMORY: '1', SQAKD_MEMORY_CACHE: '0' })).toBe(0);
+    expect(memoryCacheSetting({ SQAKD_RELEASE_MEMORY: '0', SQAKD_MEMORY_CACHE: '1MiB' })).toBe(2 ** 20);
+  });
+
+  it('rejects a bad value with one line, also under the automatic backend choice', () => {
+    expect(() => memoryCacheSetting({ SQAKD_MEMORY_CACHE: 'lots' })).toThrow(
+      'SQAKD_MEMORY_CACHE=lots is not a memory size (bytes, or a number with KiB, MiB or GiB, e.g. 2GiB; 0 for no cache)');
+    expect(() => memoryCacheSetting({ SQAKD_RELEASE_MEMORY: '1', SQAKD_MEMORY_CACHE: '1GiB' })).toThrow(/contradicts/);
+    expect(() => memoryCacheSetting({ SQAKD_RELEASE_MEMORY: 'yes' })).toThrow(/SQAKD_RELEASE_MEMORY=yes is not valid/);
+    // Not a fall-back to the cpu backend: the setting is the user's to fix.
+    const run = sqakd(['backend', '--json'], { SQAKD_MEMORY_CACHE: '12 parsecs' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('sqakd: SQAKD_MEMORY_CACHE=12 parsecs is not a memory size (bytes, or a number with KiB, ' +
+      'MiB or GiB, e.g. 2GiB; 0 for no cache)');
   });
 });
 

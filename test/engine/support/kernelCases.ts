@@ -4,9 +4,15 @@
 // A case's `run` draws its inputs as plain JS arrays from the DataSource it is handed, which is seeded from the
 // case's name: the run on each backend gets a fresh one, so both see the same numbers, and tensors are only made
 // of them inside `run`, on the backend that is active then.
+//
+// Deliberate deviations from the cpu backend (their cases compare with an explicit expectation, or with a cpu
+// reference that computes the libtorch behaviour, instead of with cpu's own kernel):
+// - MaxPool: a window holding a NaN gives NaN (ATen propagates it, as Max and Maximum do on both backends);
+//   tfjs's cpu skips NaN and gives the window's largest number, or -Infinity if all of it is NaN. Propagating is
+//   kept on purpose: a NaN activation surfaces in the loss instead of being hidden by a pooling layer.
 import * as tf from '@tensorflow/tfjs-core';
 
-import { DataSource, make, type Make, type Output, type Tolerance } from './data.ts';
+import { DataSource, difference, make, type Make, type Output, type Tolerance } from './data.ts';
 
 type Result = tf.Tensor | tf.Tensor[];
 type Run = (d: DataSource) => Result;
@@ -523,6 +529,34 @@ for (const [what, s] of POOLS) poolCases(what, s, (d) => d.floats(s.x, -3, 3));
 // Integer-valued input with three distinct values: ties everywhere; the gradient goes to the first maximum.
 poolCases("ties, 3x3 'same'", { x: [1, 6, 5, 2], filter: 3, strides: 1, pad: 'same' },
   (d) => make(d.ints([1, 6, 5, 2], 0, 3).values, [1, 6, 5, 2]));
+
+// Deliberate deviation (see the top of this file): NaN propagates through MaxPool on libtorch; cpu skips it.
+// Explicit values: [[1, NaN], [5, 6]] gives NaN (cpu: 6), an all-NaN window NaN (cpu: -Infinity).
+add('MaxPool', "NaN propagates (cpu: the window's largest number), explicit values", () => tf.maxPool(given([
+  1, NaN, 3, 4,
+  5, 6, 7, 8,
+  NaN, NaN, -Infinity, 2,
+  NaN, NaN, 0, -1,
+], [1, 4, 4, 1])() as Tensor4, 2, 2, 'valid'), {
+  check: ([out]) => {
+    const diff = difference([out], [{ shape: [1, 2, 2, 1], dtype: 'float32', values: [NaN, 8, NaN, 2] }]);
+    if (diff) throw new Error(diff);
+  },
+});
+/** cpu's MaxPool with NaN propagated: NaN wherever the window holds one. */
+function maxPoolPropagatingNaN(x: Tensor4, filter: number, strides: number, pad: 'same' | 'valid'): tf.Tensor {
+  const pooled = tf.maxPool(x, filter, strides, pad);
+  const hasNaN = tf.maxPool(tf.cast(tf.isNaN(x), 'float32') as Tensor4, filter, strides, pad);
+  return tf.where(tf.greater(hasNaN, 0), tf.fill(pooled.shape, NaN), pooled);
+}
+// Random values with a NaN in every seventh place, in 2 channels (ATen's channels-last kernel); 3x3 'same' pads
+// symmetrically (ATen's own padding), 2x2 'same' only below and right (padded explicitly with -inf).
+for (const [filter, what] of [[3, "3x3 'same'"], [2, "2x2 'same', padded below and right"]] as const) {
+  const x = (d: DataSource) => make(d.floats([1, 5, 6, 2], -3, 3).values.map((v, i) => (i % 7 === 3 ? NaN : v)),
+    [1, 5, 6, 2])() as Tensor4;
+  add('MaxPool', `NaN propagates, ${what}, 2 channels`, (d) => tf.maxPool(x(d), filter, 1, 'same'),
+    { reference: (d) => maxPoolPropagatingNaN(x(d), filter, 1, 'same') });
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shapes and data movement

@@ -1,14 +1,12 @@
-// Moving data between JS and ATen, freeing it, and the addon's configuration (threads, device, version).
+// Moving data between JS and ATen, freeing it, and the addon's configuration (threads, device, memory cache,
+// version).
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <cstring>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
+#include "allocator.h"
 #include "checks.h"
 #include "common.h"
 
@@ -113,24 +111,30 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("liveTensors", static_cast<double>(Table().Live()));
   out.Set("storageBytes", static_cast<double>(Table().StorageBytes()));
+  MemoryCacheStats cache = GetMemoryCacheStats();
+  out.Set("cacheLimitBytes", static_cast<double>(cache.limit_bytes));
+  out.Set("cachedBytes", static_cast<double>(cache.cached_bytes));
+  out.Set("largeBlockBytes", static_cast<double>(cache.large_in_use));
+  out.Set("cacheHits", static_cast<double>(cache.hits));
+  out.Set("cacheMisses", static_cast<double>(cache.misses));
+  out.Set("blocksReleased", static_cast<double>(cache.released));
   return out;
 }
 
-// keepFreedMemory(keep): whether freed tensor memory stays in the process for reuse. glibc serves large blocks
-// (every activation of a training step) with fresh mmap'd pages and unmaps them on free, so each step faults
-// tens of megabytes back in: measured 8,000 page faults and ~30% of a ResNet-20 conv step. Keeping them (no mmap,
-// no heap trimming) makes the heap plateau at the working set of a step, as PyTorch's CUDA caching allocator does.
-// Returns whether the setting could be applied (only with glibc).
-Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
-  bool keep = BoolArg(info, 0);
-#if defined(__GLIBC__)
-  bool ok = mallopt(M_MMAP_MAX, keep ? 0 : 65536) == 1;
-  ok = mallopt(M_TRIM_THRESHOLD, keep ? 0x7fffffff : 128 * 1024) == 1 && ok;
-  return Napi::Boolean::New(info.Env(), ok);
-#else
-  (void)keep;
-  return Napi::Boolean::New(info.Env(), false);
-#endif
+// setMemoryCache(bytes): the most freed tensor memory the caching allocator keeps for reuse (allocator.cc);
+// beyond it, freed blocks go back to the OS. 0: none kept.
+Napi::Value SetMemoryCache(const Napi::CallbackInfo& info) {
+  double bytes = DoubleArg(info, 0);
+  if (!(bytes >= 0) || bytes > 9007199254740992.0) {
+    throw std::invalid_argument("setMemoryCache: the limit must be a number of bytes from 0 to 2^53");
+  }
+  SetMemoryCacheLimit(static_cast<size_t>(bytes));
+  return info.Env().Undefined();
+}
+
+// emptyCache() -> bytes given back to the OS
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(EmptyMemoryCache()));
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -195,7 +199,8 @@ void RegisterMemory(Napi::Env env, Napi::Object exports) {
   Export<ReadAsync>(env, exports, "readAsync");
   Export<Release>(env, exports, "release");
   Export<Stats>(env, exports, "stats");
-  Export<KeepFreedMemory>(env, exports, "keepFreedMemory");
+  Export<SetMemoryCache>(env, exports, "setMemoryCache");
+  Export<EmptyCache>(env, exports, "emptyCache");
   Export<SetThreads>(env, exports, "setThreads");
   Export<UseDevice>(env, exports, "useDevice");
   Export<Synchronize>(env, exports, "synchronize");
@@ -207,6 +212,8 @@ void RegisterMemory(Napi::Env env, Napi::Object exports) {
 
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before any tensor exists, so that every large block is the caching allocator's.
+  sqakd::InstallCachingAllocator();
   sqakd::RegisterMemory(env, exports);
   sqakd::RegisterElementwise(env, exports);
   sqakd::RegisterReduction(env, exports);
