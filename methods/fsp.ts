@@ -4,9 +4,10 @@
 //   G[n, i, j] = sum_{h, w} F1[n, h, w, i] * F2[n, h, w, j] / (H * W)        ([N, C1, C2])
 // When the two maps differ in spatial size (a stage that downsamples), the larger one is average-pooled down to the
 // smaller one first (non-overlapping windows of the size ratio, which must be a whole number in each axis; this is
-// what adaptive average pooling does for such sizes). The loss is the mean over the consecutive pairs of
-// mean((G_s - G_t)^2) over the batch and the C1 x C2 entries (the paper sums over pairs, with per-pair weights it
-// sets to 1; the mean differs by the constant number of pairs).
+// what adaptive average pooling does for such sizes). The loss is, as in the public code (SPEC section 3: "sum (not
+// mean) over consecutive pairs of mean((G_s - G_t)^2)"), the sum over the consecutive pairs of mean((G_s - G_t)^2)
+// over the batch and the C1 x C2 entries (the paper's sum, with the per-pair weights it sets to 1). Option
+// meanOverPairs 1 takes the mean over the pairs instead, which differs by the constant number of pairs.
 //
 // The paper's setting (and the public code's): the FSP loss is minimised only in a pre-stage that trains the
 // student's feature layers (everything but its classifier head), after which the main stage is plain cross-entropy
@@ -17,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { type DistillerSetup, type DistillInputs, FeatureDistiller, type PreStage } from './distiller.ts';
-import { featureMethod, tapSlice } from './method.ts';
+import { featureMethod, optionFlag, tapSlice } from './method.ts';
 
 /** Integer pooling factors [fh, fw] taking a [h, w] map down to [toH, toW]; null when they are not whole numbers. */
 function poolFactors(h: number, w: number, toH: number, toW: number): [number, number] | null {
@@ -40,14 +41,15 @@ export function fspMatrix(first: tf.Tensor, second: tf.Tensor): tf.Tensor3D {
   });
 }
 
-/** The FSP loss over consecutive maps: mean over pairs of mean((G_s - G_t)^2). */
-export function fspLoss(student: tf.Tensor[], teacher: tf.Tensor[]): tf.Scalar {
+/** The FSP loss over consecutive maps: the sum (or the mean) over pairs of mean((G_s - G_t)^2). */
+export function fspLoss(student: tf.Tensor[], teacher: tf.Tensor[], meanOverPairs = false): tf.Scalar {
   return tf.tidy(() => {
     const terms: tf.Scalar[] = [];
     for (let k = 0; k + 1 < student.length; k++) {
       terms.push(fspMatrix(student[k], student[k + 1]).sub(fspMatrix(teacher[k], teacher[k + 1])).square().mean());
     }
-    return tf.addN(terms).div(terms.length) as tf.Scalar;
+    const total = tf.addN(terms);
+    return (meanOverPairs ? total.div(terms.length) : total) as tf.Scalar;
   });
 }
 
@@ -55,7 +57,7 @@ class FspDistiller extends FeatureDistiller {
   override readonly usedInMainStage = false;
   override readonly preStage: PreStage;
 
-  constructor(private readonly taps: number[]) {
+  constructor(private readonly taps: number[], private readonly meanOverPairs: boolean) {
     super();
     this.preStage = {
       trains: 'student-features',
@@ -64,7 +66,7 @@ class FspDistiller extends FeatureDistiller {
   }
 
   loss({ student, teacher }: DistillInputs): tf.Scalar {
-    return fspLoss(this.taps.map((i) => student.features[i]), this.taps.map((i) => teacher.features[i]));
+    return fspLoss(this.taps.map((i) => student.features[i]), this.taps.map((i) => teacher.features[i]), this.meanOverPairs);
   }
 }
 
@@ -110,6 +112,7 @@ export const fsp = featureMethod({
   transfers: 'the flow between consecutive stages (FSP matrices), before training',
   beta: 50,
   preEpochs: 30,
+  options: { meanOverPairs: 0 },
   labelFree: {
     possible: false,
     reason: 'FSP\'s loss is used only in its pre-stage, so its main stage is cross-entropy alone and needs labels ' +
@@ -119,6 +122,6 @@ export const fsp = featureMethod({
   createDistiller: (setup: DistillerSetup) => {
     const read = taps(setup.tapNames);
     checkShapes(setup, read);
-    return new FspDistiller(read);
+    return new FspDistiller(read, optionFlag('fsp', setup.options, 'meanOverPairs'));
   },
 });

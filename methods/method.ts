@@ -104,6 +104,13 @@ export function tapSlice(method: string, tapNames: readonly string[], start: num
   return picked;
 }
 
+/** A 0/1 method option as a boolean; any other value is a one-line error naming the method and the option. */
+export function optionFlag(method: string, options: Record<string, number>, name: string): boolean {
+  const v = options[name];
+  if (v !== 0 && v !== 1) throw new Error(`method ${method}: option ${name} must be 0 or 1, got ${v}`);
+  return v === 1;
+}
+
 type ObjectiveEntry = Pick<TrainingMethod, 'name' | 'description' | 'reference' | 'transfers' | 'needsLabels' |
   'needsTeacher' | 'labelFree' | 'loss'>;
 

@@ -2,13 +2,14 @@
 // the teacher's map t is modelled as a Gaussian whose mean is predicted from the student's map s and whose
 // variance is learned per channel, and the loss is its negative log-likelihood (a variational lower bound on the
 // mutual information, up to constants):
-//   mu = W3 * relu(W2 * relu(W1 * s))            (1x1 convolutions with bias; widths C_teacher, C_teacher, C_teacher)
+//   mu = W3 * relu(W2 * relu(W1 * s))            (1x1 convolutions without bias; widths C_teacher, C_teacher, C_teacher)
 //   sigma_c^2 = softplus(a_c) + 1e-5             (one learnable a per teacher channel)
 //   L_tap = mean over n, h, w, c of 0.5 * (log sigma_c^2 + (t - mu)^2 / sigma_c^2)
 //   L = sum over taps of L_tap                    (the constant 0.5 log 2 pi is left out)
 // a starts at softplus^-1(initVariance - 1e-5), so sigma^2 starts at initVariance: 5 by default, the value of the
-// paper's public code (init_pred_var); option initVariance 1 gives a unit-variance start. The regressors' layers
-// start from PyTorch's Conv2d defaults. Student and teacher maps must have the same spatial size.
+// paper's public code (init_pred_var); option initVariance 1 gives a unit-variance start. The regressors' 1x1 convs
+// have no bias, as the public code's (SPEC section 3); option bias 1 gives each one. They start from PyTorch's Conv2d
+// defaults. Student and teacher maps must have the same spatial size.
 import * as tf from '@tensorflow/tfjs-core';
 
 import { Conv2d } from '../models/nn/conv2d.ts';
@@ -16,7 +17,7 @@ import { ReLU, Sequential } from '../models/nn/layers.ts';
 import { Module } from '../models/nn/module.ts';
 import { type DistillerSetup, type DistillInputs, FeatureDistiller } from './distiller.ts';
 import { requireSameSpatial } from './features/spatial.ts';
-import { featureMethod, tapSlice } from './method.ts';
+import { featureMethod, optionFlag, tapSlice } from './method.ts';
 
 export const VARIANCE_EPS = 1e-5;
 
@@ -29,9 +30,9 @@ function inverseSoftplus(v: number): number {
 export class VidTap extends Module {
   readonly logScale: tf.Variable;
 
-  constructor(studentChannels: number, teacherChannels: number, private readonly initVariance: number) {
+  constructor(studentChannels: number, teacherChannels: number, private readonly initVariance: number, bias = false) {
     super();
-    const conv = (cin: number, cout: number) => new Conv2d(cin, cout, 1, { bias: true, init: 'torch-default' });
+    const conv = (cin: number, cout: number) => new Conv2d(cin, cout, 1, { bias, init: 'torch-default' });
     this.registerModule('regressor', new Sequential(
       conv(studentChannels, teacherChannels), new ReLU(), conv(teacherChannels, teacherChannels), new ReLU(),
       conv(teacherChannels, teacherChannels)));
@@ -69,8 +70,9 @@ class VidDistiller extends FeatureDistiller {
     super();
     const initVariance = setup.options.initVariance;
     if (!(initVariance > VARIANCE_EPS)) throw new Error(`method vid: option initVariance must be > ${VARIANCE_EPS}, got ${initVariance}`);
+    const bias = optionFlag('vid', setup.options, 'bias');
     for (const i of taps) {
-      this.registerModule(tapNames[i], new VidTap(setup.studentShapes[i][2], setup.teacherShapes[i][2], initVariance));
+      this.registerModule(tapNames[i], new VidTap(setup.studentShapes[i][2], setup.teacherShapes[i][2], initVariance, bias));
     }
   }
 
@@ -92,7 +94,7 @@ export const vid = featureMethod({
   reference: 'Ahn, Hu, Damianou, Lawrence & Dai, Variational Information Distillation for Knowledge Transfer, CVPR 2019',
   transfers: 'the teacher\'s intermediate maps, as a Gaussian predicted from the student\'s (learned per-channel variance)',
   beta: 1,
-  options: { initVariance: 5 },
+  options: { initVariance: 5, bias: 0 },
   tapsRead: taps,
   createDistiller: (setup: DistillerSetup) => {
     const read = taps(setup.tapNames);

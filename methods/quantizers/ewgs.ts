@@ -2,7 +2,9 @@
 // 2^b levels; weights are used as 2 * (x_q - 0.5) in [-1, 1], activations as x_q in [0, 1] (the layer's learnable
 // output scale restores the magnitude). Backward of the rounding: g + delta * |g| * (x_n - x_q); delta = 0 (the
 // default, and what the public code runs) is the straight-through estimator. delta can be set from a Hessian-trace
-// estimate (methods/quantizers/hessianDelta.ts).
+// estimate (methods/quantizers/hessianDelta.ts). Calibration on the first batch (SPEC section 2): u = 3 std(w),
+// l = -u for weights, u = 3 std(x) / sqrt(1 - 2/pi), l = min(x) for activations, std being the sample standard
+// deviation (divisor n - 1, PyTorch's default), per tensor or, for per-channel weights, per output channel.
 import * as tf from '@tensorflow/tfjs-core';
 
 import { customGradient, fakeQuantize } from '../../engine/index.ts';
@@ -39,7 +41,7 @@ export class EwgsQuantizer extends Quantizer {
     this.upper = this.registerParameter('upper', tf.ones(shape), 'quantizer');
   }
 
-  /** Weights: u = 3 std(w), l = -u. Activations: u = 3 std(x) / sqrt(1 - 2/pi), l = min(x). */
+  /** Weights: u = 3 std(w), l = -u. Activations: u = 3 std(x) / sqrt(1 - 2/pi), l = min(x) (sample std). */
   calibrate(x: tf.Tensor): void {
     tf.tidy(() => {
       const view = this.channelView(x);

@@ -6,6 +6,8 @@
 // with Hutchinson's method (Rademacher vectors v, E[v . Hv] = Tr H); Hv comes from finite differences of gradients,
 // (g(q + eps v) - g(q)) / eps, since the fused kernels have no second derivatives. One perturbed pass serves every
 // quantizer at once: with independent v per quantizer, E[v_l . (Hv)_l] is the trace of quantizer l's own block.
+// std(g) is the sample std (divisor n - 1, the public code's grad.std()) of g pooled over the batches; the public
+// code averages per-batch ratios trace_b / (3 std(g_b)) instead, the same up to batch-to-batch noise.
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { Module } from '../../models/nn/module.ts';
@@ -91,7 +93,9 @@ export function updateEwgsDeltas(model: Module, lossOfBatch: Array<() => tf.Scal
   return entries.map(([path, q], i) => {
     const elements = counts[i] / lossOfBatch.length;
     const meanGradient = sums[i] / counts[i];
-    const gradientStd = Math.sqrt(Math.max(0, squares[i] / counts[i] - meanGradient * meanGradient));
+    // Sample std (divisor n - 1), as the public code's grad.std().
+    const deviations = squares[i] - counts[i] * meanGradient * meanGradient;
+    const gradientStd = Math.sqrt(Math.max(0, deviations / Math.max(counts[i] - 1, 1)));
     const delta = gradientStd > 0 ? Math.max(0, traces[i] / elements / (3 * gradientStd)) : 0;
     q.delta = delta;
     return { path, trace: traces[i], elements, gradientStd, delta };

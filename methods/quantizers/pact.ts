@@ -3,7 +3,7 @@
 // dL/dalpha = sum of dL/dy where x >= alpha.
 // `trainAlpha: false` keeps alpha fixed (the public Tiny-ImageNet code never updates it). PACT's weights use
 // DoReFa's quantizer, as in the PACT paper. alpha starts at 3 std(x) / sqrt(1 - 2/pi) of the calibration batch
-// (the EWGS upper-bound rule: 3 sigma of the pre-ReLU normal).
+// (the EWGS upper-bound rule: 3 sigma of the pre-ReLU normal; std the sample std, divisor n - 1, as EWGS's).
 import * as tf from '@tensorflow/tfjs-core';
 
 import { customGradient } from '../../engine/index.ts';

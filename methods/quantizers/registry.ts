@@ -1,5 +1,6 @@
 // The quantizer families by name. A family gives the weight and activation quantizers of a quantized layer and
-// whether the layer learns an output scale. Adding one means a file here and a line below.
+// whether the layer learns an output scale. Adding one means a file here and a line below. lsq-paper (the LSQ
+// paper's backward, where the paper's runs used PyTorch's) is a family of its own: it needs no run setting.
 import { DorefaQuantizer } from './dorefa.ts';
 import { EwgsQuantizer } from './ewgs.ts';
 import { LsqQuantizer } from './lsq.ts';
@@ -38,7 +39,8 @@ export const QUANTIZERS: Record<string, QuantizerFamily> = {
     activation: (bits, s) => new PactQuantizer({ bits, role: 'activation', trainAlpha: s.pactTrainAlpha }),
   },
   lsq: {
-    description: 'learned step size with LSQ gradient scaling, for weights and activations',
+    description: 'learned step size with LSQ gradient scaling, for weights and activations; the backward\'s range ' +
+      'test reads round(x/s), as PyTorch\'s learnable fake-quantize (MQBench: the paper\'s runs) does',
     reference: 'Esser et al., Learned Step Size Quantization, ICLR 2020',
     outputScale: false,
     weight: (bits, channels) => new LsqQuantizer({ bits, role: 'weight', channels }),
@@ -50,6 +52,13 @@ export const QUANTIZERS: Record<string, QuantizerFamily> = {
     outputScale: false,
     weight: (bits, channels) => new DorefaQuantizer({ bits, role: 'weight', channels }),
     activation: (bits) => new DorefaQuantizer({ bits, role: 'activation' }),
+  },
+  'lsq-paper': {
+    description: 'lsq with the LSQ paper\'s backward, whose range test reads the unrounded x/s',
+    reference: 'Esser et al., Learned Step Size Quantization, ICLR 2020',
+    outputScale: false,
+    weight: (bits, channels) => new LsqQuantizer({ bits, role: 'weight', channels, form: 'paper' }),
+    activation: (bits) => new LsqQuantizer({ bits, role: 'activation', form: 'paper' }),
   },
 };
 

@@ -1,8 +1,9 @@
-// CKTF (Zhao et al., 2023): CRD's contrastive objective at every depth, theta * L_final + (1 - theta) * mean of the
-// intermediate L's, against that formula worked out here in plain JS (double precision, support/distillerChecks.ts):
-// the value with set heads, banks and Z at every level (one level with Z still unset), each level's memory update,
-// the gradient with respect to every student tap, theta's two ends (the final level alone is CRD's loss), separate
-// negatives per level, state copied as checkpoints do, runs on four architectures.
+// CKTF (Zhao et al., 2023): CRD's contrastive objective at every depth, L_final + theta * sum of the intermediate
+// L's (the public code's form, the default) or, with option convex 1, theta * L_final + (1 - theta) * mean of them,
+// against those formulas worked out here in plain JS (double precision, support/distillerChecks.ts): the value with
+// set heads, banks and Z at every level (one level with Z still unset), each level's memory update, the gradient with
+// respect to every student tap, theta's ends (the final level alone is CRD's loss), separate negatives per level,
+// state copied as checkpoints do, runs on four architectures.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from '../../engine/index.ts';
@@ -33,7 +34,10 @@ const STUDENT = [[2, 2, 3], [1, 1, 4], [5]];
 const TEACHER = [[2, 2, 2], [1, 1, 3], [6]];
 const N = 10;
 const DIM = 3;
-const OPTIONS = { dim: DIM, negatives: 4, temperature: 0.2, momentum: cktf.options.momentum, theta: cktf.options.theta };
+const OPTIONS = {
+  dim: DIM, negatives: 4, temperature: 0.2, momentum: cktf.options.momentum, theta: cktf.options.theta,
+  convex: cktf.options.convex,
+};
 const IDX = Int32Array.from([4, 9, 0]);
 
 function makeCktf(options: Record<string, number> = OPTIONS, seed = 1): FeatureDistiller {
@@ -80,45 +84,62 @@ function cktfRef(levels: Level[], student: Values[], teacher: Values[], indices:
   const results = levels.map((l, i) => crdLevelRef(l.memory, embedRef(student[i], l.ws, l.bs), embedRef(teacher[i], l.wt, l.bt),
     indices, negatives[i], options));
   const levelLosses = results.map((r) => r.loss);
-  const intermediate = levelLosses.slice(0, -1);
-  const loss = options.theta * levelLosses.at(-1)! + (1 - options.theta) * intermediate.reduce((a, b) => a + b, 0) / intermediate.length;
+  const final = levelLosses.at(-1)!;
+  const intermediate = levelLosses.slice(0, -1).reduce((a, b) => a + b, 0);
+  const loss = options.convex
+    ? options.theta * final + (1 - options.theta) * intermediate / (levelLosses.length - 1)
+    : final + options.theta * intermediate;
   return { loss, levelLosses, memories: results.map((r) => r.memory) };
 }
 
 describe('cktf: the loss', () => {
-  it('is theta * L_final + (1 - theta) * mean of the intermediate CRD losses, each level with its own memory', () => {
-    for (const theta of [0.8, 0.3]) {
-      const options = { ...OPTIONS, theta };
-      const d = makeCktf(options);
-      const levels = setLevels(d, 100, 1);
-      const s = features(STUDENT, 3, 200);
-      const t = features(TEACHER, 3, 300);
-      const negatives = TAPS.map((tap) => memoryOf(d, tap).negativeIndices(IDX));
-      const ref = cktfRef(levels, s, t, IDX, negatives, options);
-      expectClose(lossOn(d, s, t, IDX), ref.loss, `theta ${theta}: loss`, 1e-4);
-      TAPS.forEach((tap, i) => expectMemoryClose(readMemory(d, `${tap}.memory`), ref.memories[i], `theta ${theta}: ${tap} memory`));
-      // The level whose Z was unset took it from this batch; the others kept theirs.
-      expect(readMemory(d, 'stage1.memory').studentZ).toBeGreaterThan(0);
-      expect(readMemory(d, 'stem.memory').studentZ).toBe(30);
+  it('is L_final + theta * sum of the intermediate CRD losses (convex: theta L_final + (1 - theta) mean)', () => {
+    for (const convex of [0, 1]) {
+      for (const theta of [0.8, 0.3]) {
+        const options = { ...OPTIONS, theta, convex };
+        const what = `convex ${convex}, theta ${theta}`;
+        const d = makeCktf(options);
+        const levels = setLevels(d, 100, 1);
+        const s = features(STUDENT, 3, 200);
+        const t = features(TEACHER, 3, 300);
+        const negatives = TAPS.map((tap) => memoryOf(d, tap).negativeIndices(IDX));
+        const ref = cktfRef(levels, s, t, IDX, negatives, options);
+        expectClose(lossOn(d, s, t, IDX), ref.loss, `${what}: loss`, 1e-4);
+        TAPS.forEach((tap, i) => expectMemoryClose(readMemory(d, `${tap}.memory`), ref.memories[i], `${what}: ${tap} memory`));
+        // The level whose Z was unset took it from this batch; the others kept theirs.
+        expect(readMemory(d, 'stage1.memory').studentZ).toBeGreaterThan(0);
+        expect(readMemory(d, 'stem.memory').studentZ).toBe(30);
+      }
     }
+    // The two forms differ (two intermediate levels: the sum is twice the mean).
+    const forms = [0, 1].map((convex) => {
+      const d = makeCktf({ ...OPTIONS, convex });
+      setLevels(d, 100);
+      return lossOn(d, features(STUDENT, 3, 200), features(TEACHER, 3, 300), IDX);
+    });
+    expect(Math.abs(forms[0] - forms[1])).toBeGreaterThan(0.1);
   });
 
-  it('reduces to CRD on the final level at theta 1 and to the mean of the intermediate levels at theta 0', () => {
+  it('reduces to CRD on the final level at theta 0 (convex: theta 1), convex at theta 0 to the intermediate mean', () => {
     const s = features(STUDENT, 3, 210);
     const t = features(TEACHER, 3, 310);
-    const one = makeCktf({ ...OPTIONS, theta: 1 });
-    const levels = setLevels(one, 120);
     // A CRD distiller holding the final level's state (its child is also named after the tap: 'pooled').
     const single = crd.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, N, { ...crd.options, dim: DIM, negatives: 4, temperature: 0.2 }));
     created.push(single);
-    for (const path of single.stateDict().keys()) setState(single, path, Array.from(stateOf(one, path).dataSync()));
-    expectClose(lossOn(one, s, t, IDX), lossOn(single, s, t, IDX), 'theta 1 = CRD on the final level', 1e-6);
+    let levels: Level[] = [];
+    for (const options of [{ ...OPTIONS, theta: 0 }, { ...OPTIONS, theta: 1, convex: 1 }]) {
+      const finalOnly = makeCktf(options);
+      levels = setLevels(finalOnly, 120);
+      for (const path of single.stateDict().keys()) setState(single, path, Array.from(stateOf(finalOnly, path).dataSync()));
+      const what = `convex ${options.convex}, theta ${options.theta} = CRD on the final level`;
+      expectClose(lossOn(finalOnly, s, t, IDX), lossOn(single, s, t, IDX), what, 1e-6);
+    }
 
-    const zero = makeCktf({ ...OPTIONS, theta: 0 });
+    const zero = makeCktf({ ...OPTIONS, theta: 0, convex: 1 });
     setLevels(zero, 120);
     const negatives = TAPS.map((tap) => memoryOf(zero, tap).negativeIndices(IDX));
-    const ref = cktfRef(levels, s, t, IDX, negatives, { ...OPTIONS, theta: 0 });
-    expectClose(lossOn(zero, s, t, IDX), (ref.levelLosses[0] + ref.levelLosses[1]) / 2, 'theta 0', 1e-4);
+    const ref = cktfRef(levels, s, t, IDX, negatives, { ...OPTIONS, theta: 0, convex: 1 });
+    expectClose(lossOn(zero, s, t, IDX), (ref.levelLosses[0] + ref.levelLosses[1]) / 2, 'convex, theta 0', 1e-4);
   });
 
   it('has the gradient of the JS loss with respect to every student tap (central differences)', () => {
@@ -183,9 +204,16 @@ describe('cktf: the method', () => {
   it('declares SPEC section 3\'s settings and reads every tap', () => {
     expect(cktf.beta).toBe(1);
     expect(cktf.needsIndices).toBe(true);
-    expect(cktf.options).toEqual({ dim: 128, negatives: 4096, temperature: 0.1, momentum: 0.5, theta: 0.8 });
+    expect(cktf.options).toEqual({ dim: 128, negatives: 4096, temperature: 0.1, momentum: 0.5, theta: 0.8, convex: 0 });
     expect(cktf.tapsRead(['stem', 'stage1', 'stage2', 'stage3', 'pooled'])).toEqual([0, 1, 2, 3, 4]);
-    expect(() => cktf.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, N, { ...OPTIONS, theta: 1.5 }))).toThrow(/theta/);
+    // theta is any weight >= 0 in the public form, a share in [0, 1] in the convex one.
+    created.push(cktf.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, N, { ...OPTIONS, theta: 1.5 })));
+    expect(() => cktf.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, N, { ...OPTIONS, theta: -0.1 })))
+      .toThrow(/^method cktf: option theta must be >= 0, got -0.1$/);
+    expect(() => cktf.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, N, { ...OPTIONS, theta: 1.5, convex: 1 })))
+      .toThrow(/^method cktf: option theta must be in \[0, 1\] with convex 1, got 1.5$/);
+    expect(() => cktf.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, N, { ...OPTIONS, convex: 2 })))
+      .toThrow(/^method cktf: option convex must be 0 or 1, got 2$/);
     expect(() => cktf.createDistiller!(setupFor(['pooled'], [[5]], [[6]], N, OPTIONS))).toThrow(/at least 2 taps/);
   });
 

@@ -1,7 +1,8 @@
 // FSP (methods/fsp.ts) against the paper's formula worked out here in plain JS (double precision): the FSP matrix
-// G = F1^T F2 / (H W) of consecutive maps (the larger average-pooled to the smaller), the loss as the mean over
-// pairs of mean((G_s - G_t)^2), and its gradient with respect to the student's maps (central differences of the JS
-// loss); zero loss for identical features; no FSP term in the main stage (the training loss is plain
+// G = F1^T F2 / (H W) of consecutive maps (the larger average-pooled to the smaller), the loss as the sum over
+// pairs of mean((G_s - G_t)^2) (the public code's; option meanOverPairs 1: the mean over pairs), and its gradient
+// with respect to the student's maps (central differences of the JS loss); zero loss for identical features; no FSP
+// term in the main stage (the training loss is plain
 // cross-entropy); and the shape errors. The pre-stage end to end (resume after a kill): test/runs/preStageResume.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +66,7 @@ function jsFsp(first: JsMap, second: JsMap): { data: Float64Array; c1: number; c
   return { data: g, c1, c2 };
 }
 
-function jsFspLoss(student: JsMap[], teacher: JsMap[]): number {
+function jsFspLoss(student: JsMap[], teacher: JsMap[], meanOverPairs = false): number {
   let total = 0;
   for (let k = 0; k + 1 < student.length; k++) {
     const gs = jsFsp(student[k], student[k + 1]).data;
@@ -74,7 +75,7 @@ function jsFspLoss(student: JsMap[], teacher: JsMap[]): number {
     for (let e = 0; e < gs.length; e++) sum += (gs[e] - gt[e]) ** 2;
     total += sum / gs.length;
   }
-  return total / (student.length - 1);
+  return meanOverPairs ? total / (student.length - 1) : total;
 }
 
 // ---- Fixtures ----
@@ -99,9 +100,9 @@ function makeMaps(seed: number): { js: JsMap[]; tensors: tf.Tensor[] } {
 const output = (features: tf.Tensor[], logits = tf.zeros([N, 3])): ClassifierOutput =>
   ({ logits: logits as tf.Tensor2D, features: [...features, tf.zeros([N, 4])] });
 
-function distiller(): FeatureDistiller {
+function distiller(options: Record<string, number> = {}): FeatureDistiller {
   const shapes = [...SHAPES.map((s) => [...s]), [4]];
-  return fsp.createDistiller!({ tapNames: TAPS, studentShapes: shapes, teacherShapes: shapes, datasetSize: 10, options: {} });
+  return fsp.createDistiller!({ tapNames: TAPS, studentShapes: shapes, teacherShapes: shapes, datasetSize: 10, options });
 }
 
 describe('fsp', () => {
@@ -110,6 +111,7 @@ describe('fsp', () => {
     expect(fsp.beta).toBe(50);
     expect(fsp.preEpochs).toBe(30);
     expect(fsp.labelFree.possible).toBe(false);
+    expect(fsp.options).toEqual({ meanOverPairs: 0 });
     const d = distiller();
     expect(d.usedInMainStage).toBe(false);
     expect(d.preStage?.trains).toBe('student-features');
@@ -126,6 +128,10 @@ describe('fsp', () => {
     const value = d.preStage!.loss(inputs(s.tensors)).dataSync()[0];
     expect(Math.abs(value - expected)).toBeLessThan(1e-5 * Math.abs(expected));
     expect(d.loss(inputs(s.tensors)).dataSync()[0]).toBe(value);
+    // Two pairs: the option's mean over pairs is half the default's sum.
+    const mean = distiller({ meanOverPairs: 1 }).preStage!.loss(inputs(s.tensors)).dataSync()[0];
+    expect(Math.abs(mean - jsFspLoss(s.js, t.js, true))).toBeLessThan(1e-5 * Math.abs(expected));
+    expect(Math.abs(mean - value / 2)).toBeLessThan(1e-5 * Math.abs(expected));
 
     // Gradient with respect to every student map: central differences of the JS loss (a quartic: exact up to rounding).
     const grads = tf.grads((...xs: tf.Tensor[]) => d.preStage!.loss(inputs(xs)))(s.tensors);
@@ -186,5 +192,7 @@ describe('fsp', () => {
     expect(() => fsp.tapsRead(['pooled'])).toThrow(/^method fsp reads taps \[0:-1\]/);
     expect(() => fsp.createDistiller!({ ...setup([[2, 2, 3], [4]]), tapNames: ['stem', 'pooled'] }))
       .toThrow(/^method fsp needs at least two stage maps/);
+    expect(() => fsp.createDistiller!({ ...setup(ok), options: { meanOverPairs: 0.5 } }))
+      .toThrow(/^method fsp: option meanOverPairs must be 0 or 1, got 0.5$/);
   });
 });

@@ -1,7 +1,8 @@
-// The four quantizer families (EWGS/STE, PACT, LSQ, DoReFa) and the Hessian-trace delta, against SPEC section 2's
-// formulas worked out here in plain JS (double precision): forward values and the gradients of sum(Q(x) * r) with
-// respect to the input and every learnable parameter, for 1, 2, 4 and 8 bits, weights and activations, per tensor
-// and per channel; the calibration rules; the bit-width and registry errors.
+// The four quantizer families (EWGS/STE, PACT, LSQ in PyTorch's and the LSQ paper's form, DoReFa) and the
+// Hessian-trace delta, against SPEC section 2's formulas worked out here in plain JS (double precision): forward
+// values and the gradients of sum(Q(x) * r) with respect to the input and every learnable parameter, for 1, 2, 4 and
+// 8 bits, weights and activations, per tensor and per channel; LSQ's two forms where they differ (x/s within 0.5
+// outside the range); the calibration rules (sample std); the bit-width and registry errors.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -9,7 +10,7 @@ import { initBackend } from '../../engine/index.ts';
 import { DorefaQuantizer } from '../../methods/quantizers/dorefa.ts';
 import { EwgsQuantizer } from '../../methods/quantizers/ewgs.ts';
 import { updateEwgsDeltas } from '../../methods/quantizers/hessianDelta.ts';
-import { LsqQuantizer } from '../../methods/quantizers/lsq.ts';
+import { type LsqForm, LsqQuantizer } from '../../methods/quantizers/lsq.ts';
 import { PactQuantizer } from '../../methods/quantizers/pact.ts';
 import type { Quantizer, QuantizerRole } from '../../methods/quantizers/quantizer.ts';
 import { QUANTIZERS, quantizerFamily } from '../../methods/quantizers/registry.ts';
@@ -49,8 +50,10 @@ function round(v: number): number {
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
 const mean = (a: number[]) => sum(a) / a.length;
-/** Population standard deviation. */
-const std = (a: number[]) => Math.sqrt(mean(a.map((v) => (v - mean(a)) ** 2)));
+/** Sample standard deviation (divisor n - 1, PyTorch's torch.std, SPEC section 2). */
+const std = (a: number[]) => Math.sqrt(sum(a.map((v) => (v - mean(a)) ** 2)) / (a.length - 1));
+/** Population standard deviation (divisor n), to show the calibrations are not it. */
+const populationStd = (a: number[]) => Math.sqrt(mean(a.map((v) => (v - mean(a)) ** 2)));
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, atol = 1e-5, rtol = 1e-5) {
   expect(actual.length, `${what}: length`).toBe(expected.length);
@@ -243,10 +246,12 @@ describe('EWGS quantizer', () => {
     }
   });
 
-  it('calibration: weights u = 3 std(w), l = -u; activations u = 3 std(x) / sqrt(1 - 2/pi), l = min(x)', () => {
+  it('calibration: weights u = 3 std(w), l = -u; activations u = 3 std(x) / sqrt(1 - 2/pi), l = min(x) (sample std)', () => {
     const w = [-0.31, 0.12, 0.05, -0.08, 0.22, -0.17, 0.4, 0.01, -0.26, 0.09];
-    // population std: mean and the root of the mean squared deviation (not n - 1)
+    // sample std: the root of the squared deviations' sum over n - 1 (PyTorch's default), 5% above the population
+    // std of these 10 values (sqrt(10 / 9)), far beyond the tolerance
     const sw = std(w);
+    expect(sw / populationStd(w)).toBeCloseTo(Math.sqrt(10 / 9), 12);
     const qw = track(new EwgsQuantizer({ bits: 2, role: 'weight' }));
     qw.calibrate(tf.tensor1d(w));
     expectClose(values(qw.upper), [3 * sw], 'weight u');
@@ -258,13 +263,17 @@ describe('EWGS quantizer', () => {
     expectClose(values(qa.upper), [(3 * std(a)) / Math.sqrt(1 - 2 / Math.PI)], 'activation u');
     expectClose(values(qa.lower), [-0.2], 'activation l = min');
 
-    // Per channel: the std of each column of the [4, 3] view.
+    // Per channel: the sample std of each column of the [4, 3] view (divisor 3, not 12 - 1 or 4).
     const wc = [-1.2, 0.3, 0.05, 0.42, -0.61, 0.7, 0.93, 0.12, -0.33, -0.27, 0.55, 0.44];
     const qc = track(new EwgsQuantizer({ bits: 2, role: 'weight', channels: 3 }));
     qc.calibrate(tf.tensor(wc, [2, 2, 1, 3]));
     const columns = [0, 1, 2].map((c) => wc.filter((_, i) => i % 3 === c));
     expectClose(values(qc.upper), columns.map((col) => 3 * std(col)), 'per-channel u');
     expectClose(values(qc.lower), columns.map((col) => -3 * std(col)), 'per-channel l');
+    // The population std (what the calibration used before) is visibly not it: 13% lower for 4 values.
+    for (const [got, col] of values(qc.upper).map((u, c) => [u, columns[c]] as const)) {
+      expect(Math.abs(got - 3 * populationStd(col))).toBeGreaterThan(0.1 * got);
+    }
   });
 });
 
@@ -330,7 +339,7 @@ describe('PACT quantizer', () => {
     expectClose(got.dx, reference(4).dx, 'frozen dx');
   });
 
-  it('calibration sets alpha = 3 std(x) / sqrt(1 - 2/pi); weights are refused', () => {
+  it('calibration sets alpha = 3 std(x) / sqrt(1 - 2/pi) (sample std); weights are refused', () => {
     const q = track(new PactQuantizer({ bits: 4, role: 'activation' }));
     q.calibrate(tf.tensor1d(x));
     expectClose(values(q.alpha), [(3 * std(x)) / Math.sqrt(1 - 2 / Math.PI)], 'alpha');
@@ -349,10 +358,20 @@ describe('LSQ quantizer', () => {
     role === 'weight' ? { qn: 2 ** (bits - 1), qp: 2 ** (bits - 1) - 1 } : { qn: 0, qp: 2 ** bits - 1 };
 
   /**
-   * v = x / s; inside -Qn <= v <= Qp: x_q = round(v) s, dx = r, dx_q/ds = round(v) - v; outside: x_q = -Qn s or
-   * Qp s, dx = 0, dx_q/ds = -Qn or Qp. ds = sum(r dx_q/ds) / sqrt(numel Qp) (per channel: numel of the channel).
+   * Whether v is inside the range for the backward: -Qn <= round(v) <= Qp in PyTorch's form (the default), -Qn <=
+   * v <= Qp in the LSQ paper's. round() refuses ties, so a test input never sits where float32 and double differ.
    */
-  function reference(xs: number[], rs: number[], steps: number[], qn: number, qp: number) {
+  function inRange(v: number, qn: number, qp: number, form: LsqForm): boolean {
+    if (form === 'paper' || v < -qn - 1 || v > qp + 1) return v >= -qn && v <= qp;
+    const level = round(v);
+    return level >= -qn && level <= qp;
+  }
+
+  /**
+   * v = x / s; x_q = clamp(round(v), -Qn, Qp) s. Inside the range (inRange): dx = r, dx_q/ds = round(v) - v;
+   * outside: dx = 0, dx_q/ds = -Qn or Qp. ds = sum(r dx_q/ds) / sqrt(numel Qp) (per channel: numel of the channel).
+   */
+  function reference(xs: number[], rs: number[], steps: number[], qn: number, qp: number, form: LsqForm = 'pytorch') {
     const channels = steps.length;
     const numel = xs.length / channels;
     const ds = new Array(channels).fill(0);
@@ -362,63 +381,117 @@ describe('LSQ quantizer', () => {
       const c = i % channels;
       const s = f32(steps[c]);
       const v = f32(xi) / s;
-      const inside = v >= -qn && v <= qp;
-      const level = inside ? round(v) : v < -qn ? -qn : qp;
+      const level = v < -qn ? -qn : v > qp ? qp : round(v);
+      const inside = inRange(v, qn, qp, form);
       y.push(level * s);
       dx.push(inside ? rs[i] : 0);
-      ds[c] += rs[i] * (inside ? round(v) - v : level);
+      ds[c] += rs[i] * (inside ? round(v) - v : v < 0 ? -qn : qp);
     });
     return { y, dx, ds: ds.map((d) => d / Math.sqrt(numel * qp)) };
   }
 
-  function lsq(bits: number, role: QuantizerRole, step: number[], channels?: number): LsqQuantizer {
-    const q = track(new LsqQuantizer({ bits, role, channels }));
+  function lsq(bits: number, role: QuantizerRole, step: number[], channels?: number, form?: LsqForm): LsqQuantizer {
+    const q = track(new LsqQuantizer({ bits, role, channels, form }));
     q.step.assign(channels ? tf.tensor1d(step) : tf.scalar(step[0]));
     return q;
   }
 
-  it('2-bit weights, worked out by hand', () => {
+  it('2-bit weights, worked out by hand, in both forms', () => {
     // Qn = 2, Qp = 1, s = 0.5: v = x / .5 = [-3.8, -2.2, -1.24, -.6, -.1, .24, .8, 1.54, 2.6, 4.4]
-    // inside [-2, 1]: elements 2..6 -> round [-1, -1, 0, 0, 1]; outside: -2, -2 (left), 1, 1, 1 (right)
-    // levels [-2, -2, -1, -1, 0, 0, 1, 1, 1, 1]; y = levels * .5
+    // clamp(round(v)): levels [-2, -2, -1, -1, 0, 0, 1, 1, 1, 1]; y = levels * .5 (the same in both forms)
     const y = [-1, -1, -0.5, -0.5, 0, 0, 0.5, 0.5, 0.5, 0.5];
-    const dx = [0, 0, 0.8, 1.1, -0.3, 2.1, -0.9, 0, 0, 0];
+    // LSQ paper: inside -2 <= v <= 1: elements 2..6; outside: -2, -2 (left), 1, 1, 1 (right).
     // dx_q/ds: outside -2, -2, 1, 1, 1; inside round(v) - v = [-1 + 1.24, -1 + .6, 0 + .1, 0 - .24, 1 - .8]
     //        = [-2, -2, .24, -.4, .1, -.24, .2, 1, 1, 1]
     // sum r * that = -1.2 + 2.8 + .192 - .44 - .03 - .504 - .18 + .45 + 1.7 - .65 = 2.138
     // scaled by 1 / sqrt(numel Qp) = 1 / sqrt(10): 2.138 / 3.16227766 = 0.676097
-    const q = lsq(2, 'weight', [0.5]);
-    const got = evaluate(q, x, [x.length], r, [q.step]);
-    expectClose(got.y, y, 'y');
-    expectClose(got.dx, dx, 'dx');
-    expectClose(got.dp[0], [2.138 / Math.sqrt(10)], 'ds');
-    expectClose(reference(x, r, [0.5], 2, 1).ds, [2.138 / Math.sqrt(10)], 'reference ds', 1e-12);
+    const paper = lsq(2, 'weight', [0.5], undefined, 'paper');
+    const got = evaluate(paper, x, [x.length], r, [paper.step]);
+    expectClose(got.y, y, 'paper y');
+    expectClose(got.dx, [0, 0, 0.8, 1.1, -0.3, 2.1, -0.9, 0, 0, 0], 'paper dx');
+    expectClose(got.dp[0], [2.138 / Math.sqrt(10)], 'paper ds');
+    expectClose(reference(x, r, [0.5], 2, 1, 'paper').ds, [2.138 / Math.sqrt(10)], 'paper reference ds', 1e-12);
+    // PyTorch (the default): inside -2 <= round(v) <= 1 also takes element 1 (round(-2.2) = -2), whose dL/dx now
+    // passes (-1.4) and whose dx_q/ds becomes round(v) - v = -2 + 2.2 = .2 instead of -2: ds = 2.138 - (-1.4)(-2)
+    // + (-1.4)(.2) = 2.138 - 2.8 - .28 = -.942. Element 7 (1.54) rounds to 2, outside in both forms.
+    const pytorch = lsq(2, 'weight', [0.5]);
+    expect(pytorch.form).toBe('pytorch');
+    const gotPytorch = evaluate(pytorch, x, [x.length], r, [pytorch.step]);
+    expectClose(gotPytorch.y, y, 'pytorch y');
+    expectClose(gotPytorch.dx, [0, -1.4, 0.8, 1.1, -0.3, 2.1, -0.9, 0, 0, 0], 'pytorch dx');
+    expectClose(gotPytorch.dp[0], [-0.942 / Math.sqrt(10)], 'pytorch ds');
+    expectClose(reference(x, r, [0.5], 2, 1).ds, [-0.942 / Math.sqrt(10)], 'pytorch reference ds', 1e-12);
   });
 
-  for (const role of ['weight', 'activation'] as const) {
-    for (const bits of BITS) {
-      if (role === 'weight' && bits === 1) continue; // the binary case has its own test
-      it(`${role}s, ${bits} bits: values, dL/dx and the scaled dL/ds`, () => {
-        const { qn, qp } = bounds(role, bits);
-        // A step that leaves the largest inputs outside the range (1.5 / Qp: 2.2 clips).
-        const step = 1.5 / qp;
-        const q = lsq(bits, role, [step]);
-        const got = evaluate(q, x, [2, 5], r, [q.step]);
-        const ref = reference(x, r, [step], qn, qp);
-        expectClose(got.y, ref.y, 'y');
-        expectClose(got.dx, ref.dx, 'dx');
-        expectClose(got.dp[0], ref.ds, 'ds');
-        // Values are integer multiples of s within [-Qn s, Qp s].
-        for (const v of got.y) {
-          expect(Math.abs(v / step - Math.round(v / step))).toBeLessThan(1e-4);
-          expect(v / step).toBeGreaterThanOrEqual(-qn - 1e-4);
-          expect(v / step).toBeLessThanOrEqual(qp + 1e-4);
+  it('the forms differ exactly where x/s lies within 0.5 outside [-Qn, Qp]: equal values, different gradients', () => {
+    // 2-bit activations (Qn = 0, Qp = 3) and 3-bit weights (Qn = 4, Qp = 3), s = 0.5. Per role: v = x / s just
+    // inside each bound, within 0.5 outside it (round(v) is the bound: PyTorch's range, not the paper's), and
+    // beyond 0.5 outside (both forms outside).
+    const cases = [
+      { role: 'activation' as const, bits: 2, v: [0.2, -0.3, -0.45, -0.7, 2.8, 3.3, 3.45, 3.7] },
+      { role: 'weight' as const, bits: 3, v: [-3.8, -4.3, -4.45, -4.7, 2.8, 3.3, 3.45, 3.7] },
+    ];
+    const s = 0.5;
+    for (const { role, bits, v } of cases) {
+      const { qn, qp } = bounds(role, bits);
+      const xs = v.map((vi) => vi * s);
+      const rs = v.map((_, i) => 0.5 + 0.25 * i);
+      const within = v.map((vi) => (vi < -qn && vi > -qn - 0.5) || (vi > qp && vi < qp + 0.5));
+      expect(within).toEqual([false, true, true, false, false, true, true, false]);
+      const [pytorch, paper] = (['pytorch', 'paper'] as const).map((form) => {
+        const q = lsq(bits, role, [s], undefined, form);
+        const got = evaluate(q, xs, [xs.length], rs, [q.step]);
+        const ref = reference(xs, rs, [s], qn, qp, form);
+        expectClose(got.y, ref.y, `${role} ${form} y`);
+        expectClose(got.dx, ref.dx, `${role} ${form} dx`);
+        expectClose(got.dp[0], ref.ds, `${role} ${form} ds`);
+        return got;
+      });
+      expectClose(pytorch.y, paper.y, `${role}: the forward is the same`);
+      // dL/dx: PyTorch passes r at the within-0.5 elements, the paper blocks it; equal elsewhere.
+      v.forEach((_, i) => {
+        if (within[i]) {
+          expect(pytorch.dx[i], `${role} dx[${i}]`).toBeCloseTo(rs[i], 6);
+          expect(paper.dx[i], `${role} dx[${i}]`).toBe(0);
+        } else {
+          expect(pytorch.dx[i], `${role} dx[${i}]`).toBe(paper.dx[i]);
         }
       });
+      // dL/ds: at those elements PyTorch's term is round(v) - v = bound - v, the paper's the bound itself, so the
+      // two differ by -r v there.
+      const difference = v.reduce((acc, vi, i) => (within[i] ? acc - rs[i] * vi : acc), 0) / Math.sqrt(xs.length * qp);
+      expectClose([pytorch.dp[0][0] - paper.dp[0][0]], [difference], `${role}: ds(pytorch) - ds(paper)`);
+      expect(Math.abs(difference)).toBeGreaterThan(0.1);
+    }
+  });
+
+  for (const form of ['pytorch', 'paper'] as const) {
+    for (const role of ['weight', 'activation'] as const) {
+      for (const bits of BITS) {
+        if (role === 'weight' && bits === 1) continue; // the binary case has its own test
+        it(`${form} form, ${role}s, ${bits} bits: values, dL/dx and the scaled dL/ds`, () => {
+          const { qn, qp } = bounds(role, bits);
+          // A step that leaves the largest inputs outside the range (1.45 / Qp: 2.2 clips), with no v = x / s at a
+          // rounding tie near a bound.
+          const step = 1.45 / qp;
+          const q = lsq(bits, role, [step], undefined, form);
+          const got = evaluate(q, x, [2, 5], r, [q.step]);
+          const ref = reference(x, r, [step], qn, qp, form);
+          expectClose(got.y, ref.y, 'y');
+          expectClose(got.dx, ref.dx, 'dx');
+          expectClose(got.dp[0], ref.ds, 'ds');
+          // Values are integer multiples of s within [-Qn s, Qp s].
+          for (const v of got.y) {
+            expect(Math.abs(v / step - Math.round(v / step))).toBeLessThan(1e-4);
+            expect(v / step).toBeGreaterThanOrEqual(-qn - 1e-4);
+            expect(v / step).toBeLessThanOrEqual(qp + 1e-4);
+          }
+        });
+      }
     }
   }
 
-  it('1-bit weights use {-s, +s} (Qn = Qp = 1, sign instead of round, sign(0) = +1)', () => {
+  it('1-bit weights use {-s, +s} (Qn = Qp = 1, sign instead of round, sign(0) = +1), alike in both forms', () => {
     // s = .9: v = x / .9 = [-2.11, -1.22, -.689, -.333, -.0556, .133, .444, .856, 1.44, 2.44]
     // y = sign(v) s; dx = r where |v| <= 1 (elements 2..7); dx_q/ds = sign(v) everywhere;
     // ds = sum(r sign(v)) / sqrt(numel * 1) = (-.6 + 1.4 - .8 - 1.1 + .3 + 2.1 - .9 + .45 + 1.7 - .65) / sqrt(10) = 1.9 / sqrt(10)
@@ -430,6 +503,9 @@ describe('LSQ quantizer', () => {
     expectClose(got.dp[0], [1.9 / Math.sqrt(10)], 'ds');
     const zero = evaluate(q, [0, -0.3], [2], [1, 1], [q.step]);
     expectClose(zero.y, [s, -s], 'sign(0) = +1');
+    const paper = lsq(1, 'weight', [s], undefined, 'paper');
+    const gotPaper = evaluate(paper, x, [x.length], r, [paper.step]);
+    expect(gotPaper).toEqual(got);
   });
 
   it('per-channel weights: one step per output channel, gradient scale from the channel numel', () => {
@@ -437,13 +513,15 @@ describe('LSQ quantizer', () => {
     const xc = [-0.9, 0.3, 0.05, 0.42, -0.61, 0.7, 0.93, 0.12, -0.33, -0.27, 0.55, 0.44];
     const rc = [0.3, -1, 2, 1.1, 0.4, -0.6, 1.5, -0.2, 0.8, -1.3, 0.9, 0.5];
     const steps = [0.3, 0.15, 0.07];
-    const q = lsq(4, 'weight', steps, 3);
-    const got = evaluate(q, xc, [2, 2, 1, 3], rc, [q.step]);
-    const ref = reference(xc, rc, steps, 8, 7);
-    expectClose(got.y, ref.y, 'y');
-    expectClose(got.dx, ref.dx, 'dx');
-    expect(q.step.shape).toEqual([3]);
-    expectClose(got.dp[0], ref.ds, 'ds');
+    for (const form of ['pytorch', 'paper'] as const) {
+      const q = lsq(4, 'weight', steps, 3, form);
+      const got = evaluate(q, xc, [2, 2, 1, 3], rc, [q.step]);
+      const ref = reference(xc, rc, steps, 8, 7, form);
+      expectClose(got.y, ref.y, `${form} y`);
+      expectClose(got.dx, ref.dx, `${form} dx`);
+      expect(q.step.shape).toEqual([3]);
+      expectClose(got.dp[0], ref.ds, `${form} ds`);
+    }
   });
 
   it('calibration: s = 2 mean|x| / sqrt(Qp) (binary weights: Qp = 1)', () => {
@@ -563,10 +641,20 @@ describe('bit widths and the registry', () => {
   });
 
   it('an unknown quantizer name lists the valid ones', () => {
-    expect(() => quantizerFamily('ternary')).toThrow(/unknown quantizer 'ternary' \(valid: ewgs, pact, lsq, dorefa/);
-    expect(Object.keys(QUANTIZERS).sort()).toEqual(['dorefa', 'ewgs', 'lsq', 'pact']);
+    expect(() => quantizerFamily('ternary')).toThrow(/^unknown quantizer 'ternary' \(valid: ewgs, pact, lsq, dorefa, lsq-paper, or none\)$/);
+    expect(Object.keys(QUANTIZERS)).toEqual(['ewgs', 'pact', 'lsq', 'dorefa', 'lsq-paper']);
     expect(quantizerFamily('ewgs').outputScale).toBe(true);
-    for (const name of ['pact', 'lsq', 'dorefa']) expect(quantizerFamily(name).outputScale).toBe(false);
+    for (const name of ['pact', 'lsq', 'dorefa', 'lsq-paper']) expect(quantizerFamily(name).outputScale).toBe(false);
+    // lsq is PyTorch's learnable fake-quantize (the paper's runs), lsq-paper the LSQ paper's backward.
+    for (const [name, form] of [['lsq', 'pytorch'], ['lsq-paper', 'paper']] as const) {
+      const family = quantizerFamily(name);
+      const quantizers = [family.weight(4, undefined, {}), family.weight(4, 3, {}), family.activation(4, {})];
+      for (const q of quantizers) {
+        expect(q).toBeInstanceOf(LsqQuantizer);
+        expect((q as LsqQuantizer).form, name).toBe(form);
+        q.dispose();
+      }
+    }
   });
 });
 
@@ -608,7 +696,7 @@ describe('Hessian-trace delta', () => {
     const losses = inputs.map((x) => () => model.forward(x).square().mul(cTensor).sum() as tf.Scalar);
     const [estimate] = updateEwgsDeltas(model, losses, { samples: 3, epsilon: 0.1, seed: 5 });
     const trace = 2 * sum(c); // = 14.7
-    // g = dL/dq = 2 c q, pooled over both batches (16 values), population std.
+    // g = dL/dq = 2 c q, pooled over both batches (16 values), sample std (the public code's grad.std()).
     const g = batches.flatMap((b) => quantized(b, 3).map((q, i) => 2 * c[i] * q));
     const delta = trace / c.length / (3 * std(g));
     expect(estimate.path).toBe('quantizer');

@@ -165,10 +165,10 @@ describe('the method registry', () => {
             expect(g, `${what}: gradient at ${tap}`).toBeDefined();
             expect(g.isFinite().all().dataSync()[0], `${what}: finite gradient at ${tap}`).toBe(1);
             atTaps[i] = atTaps[i].add(g);
-            // AT's and NST's maps are normalised over positions, so at a 1 x 1 map (the last stages of the
-            // Tiny-ImageNet models at 32 px) they are constant and rightly pass no gradient.
+            // AT's and NST's maps and FT's factors are normalised over positions, so at a 1 x 1 map (the last
+            // stages of the Tiny-ImageNet models at 32 px) they are constant and rightly pass no gradient.
             const [, h, w] = g.shape;
-            if (['at', 'nst'].includes(method.name) && h * w === 1) continue;
+            if (['at', 'nst', 'ft'].includes(method.name) && h * w === 1) continue;
             expect(g.abs().max().dataSync()[0], `${what}: gradient at ${tap}`).toBeGreaterThan(0);
           }
           // (FT's paraphraser is fixed in the main stage, so not every head parameter gets a gradient.)

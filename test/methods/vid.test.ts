@@ -1,8 +1,9 @@
 // VID (Ahn et al., CVPR 2019) against its formula worked out here in plain JS (double precision): per tap a
-// 1x1-conv regressor mu(s) and a per-channel variance sigma^2 = softplus(a) + 1e-5, loss = sum over taps of the
-// mean of 0.5 (log sigma^2 + (t - mu)^2 / sigma^2). The value with set weights and variances; the gradients with
-// respect to the student's maps (central differences) and to a (by hand); the initial variance; identical maps
-// with an identity regressor (the loss is then 0.5 log sigma^2); state copied as checkpoints do; four architectures.
+// 1x1-conv regressor mu(s) (no bias, the public code's; option bias 1: with one) and a per-channel variance
+// sigma^2 = softplus(a) + 1e-5, loss = sum over taps of the mean of 0.5 (log sigma^2 + (t - mu)^2 / sigma^2). The
+// value with set weights and variances, with and without biases; the gradients with respect to the student's maps
+// (central differences) and to a (by hand); the initial variance; identical maps with an identity regressor (the
+// loss is then 0.5 log sigma^2); state copied as checkpoints do; four architectures.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -41,13 +42,18 @@ function makeVid(options: Record<string, number> = vid.options, seed = 1, studen
 const softplus = (x: number) => Math.log1p(Math.exp(x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** One tap's weights in plain JS: three 1x1 convolutions ([cin, cout] weights, biases) and a. */
+/** One tap's weights in plain JS: three 1x1 convolutions ([cin, cout] weights, biases: zero without) and a. */
 interface TapWeights { w: Values[]; b: Values[]; a: Values }
 
+const hasBias = (d: FeatureDistiller, tap: string) => d.stateDict().has(`${tap}.regressor.0.bias`);
+
 function setTap(d: FeatureDistiller, tap: string, seed: number): TapWeights {
+  const w = [0, 2, 4].map((layer, k) => setSeeded(d, `${tap}.regressor.${layer}.weight`, seed + k, 0.6));
   return {
-    w: [0, 2, 4].map((layer, k) => setSeeded(d, `${tap}.regressor.${layer}.weight`, seed + k, 0.6)),
-    b: [0, 2, 4].map((layer, k) => setSeeded(d, `${tap}.regressor.${layer}.bias`, seed + 10 + k, 0.2)),
+    w,
+    b: [0, 2, 4].map((layer, k) => (hasBias(d, tap)
+      ? setSeeded(d, `${tap}.regressor.${layer}.bias`, seed + 10 + k, 0.2)
+      : { shape: [w[k].shape[3]], data: new Array(w[k].shape[3]).fill(0) })),
     a: setSeeded(d, `${tap}.logScale`, seed + 20, 1),
   };
 }
@@ -93,12 +99,15 @@ function features(shapes: number[][], b: number, seed: number): Values[] {
 
 describe('vid: the loss', () => {
   it('equals the Gaussian negative log-likelihood with set regressors and variances, summed over taps', () => {
-    const d = makeVid();
-    const weights = READ.map((i) => setTap(d, TAPS[i], 100 * i));
-    const s = features(STUDENT, 2, 10);
-    const t = features(TEACHER, 2, 20);
-    const expected = READ.reduce((acc, tap, k) => acc + tapLossRef(s[tap], t[tap], weights[k]), 0);
-    expectClose(lossOn(d, s, t, new Int32Array()), expected, 'loss', 1e-5);
+    for (const bias of [0, 1]) {
+      const d = makeVid({ ...vid.options, bias });
+      expect(hasBias(d, 's1'), `bias ${bias}`).toBe(bias === 1);
+      const weights = READ.map((i) => setTap(d, TAPS[i], 100 * i));
+      const s = features(STUDENT, 2, 10);
+      const t = features(TEACHER, 2, 20);
+      const expected = READ.reduce((acc, tap, k) => acc + tapLossRef(s[tap], t[tap], weights[k]), 0);
+      expectClose(lossOn(d, s, t, new Int32Array()), expected, `bias ${bias}: loss`, 1e-5);
+    }
   });
 
   it('has the gradient of the JS loss with respect to the student maps (central differences) and to a (by hand)', () => {
@@ -161,10 +170,7 @@ describe('vid: the loss', () => {
     const expected = READ.reduce((acc, tap) => {
       const c = shapes[tap][2];
       const identity = Array.from({ length: c * c }, (_, i) => (i % (c + 1) === 0 ? 1 : 0));
-      for (const layer of [0, 2, 4]) {
-        setState(d, `${TAPS[tap]}.regressor.${layer}.weight`, identity);
-        setState(d, `${TAPS[tap]}.regressor.${layer}.bias`, new Array(c).fill(0));
-      }
+      for (const layer of [0, 2, 4]) setState(d, `${TAPS[tap]}.regressor.${layer}.weight`, identity);
       const a = setSeeded(d, `${TAPS[tap]}.logScale`, 70 + tap);
       return acc + a.data.reduce((s, ac) => s + 0.5 * Math.log(softplus(ac) + 1e-5), 0) / c;
     }, 0);
@@ -186,20 +192,27 @@ describe('vid: saved state and the method', () => {
     copyState(a, b);
     expect(lossOn(b, s, t, new Int32Array())).toBe(lossOn(a, s, t, new Int32Array()));
     expect(a.namedBuffers()).toEqual([]);
+    // No biases (the public code's 1x1 convs have none); option bias 1 adds one to each conv.
     expect(a.namedParameters().map((p) => p.name).sort()).toEqual(['s1', 's2'].flatMap((tap) => [
-      `${tap}.logScale`, ...[0, 2, 4].flatMap((l) => [`${tap}.regressor.${l}.bias`, `${tap}.regressor.${l}.weight`]),
+      `${tap}.logScale`, ...[0, 2, 4].map((l) => `${tap}.regressor.${l}.weight`),
     ]).sort());
+    const withBias = makeVid({ ...vid.options, bias: 1 });
+    expect(withBias.namedParameters().map((p) => p.name).filter((n) => n.endsWith('.bias')).sort())
+      .toEqual(['s1', 's2'].flatMap((tap) => [0, 2, 4].map((l) => `${tap}.regressor.${l}.bias`)).sort());
     expect(stateOf(a, 's1.regressor.0.weight').shape).toEqual([1, 1, 3, 4]);
     expect(stateOf(a, 's1.regressor.2.weight').shape).toEqual([1, 1, 4, 4]);
   });
 
   it('declares SPEC section 3\'s settings and checks the maps\' sizes', () => {
     expect(vid.beta).toBe(1);
+    expect(vid.options).toEqual({ initVariance: 5, bias: 0 });
     expect(vid.needsIndices).toBe(false);
     expect(vid.tapsRead(TAPS)).toEqual(READ);
     expect(() => vid.createDistiller!(setupFor(TAPS, STUDENT, [[2, 2, 2], [1, 1, 4], [1, 2, 3], [5]], 10, vid.options)))
       .toThrow(/same spatial size/);
     expect(() => vid.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, 10, { initVariance: 0 }))).toThrow(/initVariance/);
+    expect(() => vid.createDistiller!(setupFor(TAPS, STUDENT, TEACHER, 10, { ...vid.options, bias: 2 })))
+      .toThrow(/^method vid: option bias must be 0 or 1, got 2$/);
   });
 
   it('runs with gradients on resnet20, vgg8, cnn-small and resnet18 (Tiny-ImageNet) without leaking tensors', () => {

@@ -29,10 +29,10 @@ const sum = (a: ArrayLike<number>) => {
   return s;
 };
 const mean = (a: ArrayLike<number>) => sum(a) / a.length;
-/** Population standard deviation. */
+/** Sample standard deviation (divisor n - 1, PyTorch's torch.std: SPEC section 2's calibration). */
 const std = (a: ArrayLike<number>) => {
   const m = mean(a);
-  return Math.sqrt(mean(Array.from(a, (v) => (v - m) ** 2)));
+  return Math.sqrt(sum(Array.from(a, (v) => (v - m) ** 2)) / (a.length - 1));
 };
 
 function expectRelClose(actual: number, expected: number, rtol: number, what: string) {

@@ -220,7 +220,7 @@ describe('resolveTrainConfig', () => {
     ['unknown architecture', { dataset: 'cifar10', arch: 'resnet99' },
       /^unknown architecture 'resnet99' \(valid: cnn-small, resnet20, resnet32, vgg8, vgg13, resnet18, vgg11bn, mobilenetv2, shufflenetv2, squeezenet\)$/],
     ['unknown quantizer', { dataset: 'cifar10', arch: 'resnet20', quantizer: 'ternary' },
-      /^unknown quantizer 'ternary' \(valid: ewgs, pact, lsq, dorefa, or none\)$/],
+      /^unknown quantizer 'ternary' \(valid: ewgs, pact, lsq, dorefa, lsq-paper, or none\)$/],
     ['unknown method', { dataset: 'cifar10', arch: 'resnet20', method: 'fitnet9' }, /^unknown method 'fitnet9' \(valid: ce, kd, sqakd, [a-z, ]+\)$/],
     ['unknown dataset', { dataset: 'imagenet', arch: 'resnet20' },
       /^unknown dataset 'imagenet' \(valid: synthetic, mnist, fashion-mnist, cifar10, cifar100, tiny-imagenet, tiny-imagenet-224\)$/],
