@@ -9,6 +9,7 @@ import { stringify } from 'csv-stringify/sync';
 
 import { methodLabel } from '../methods/registry.ts';
 import { writeFileAtomic } from '../runs/atomicWrite.ts';
+import { claimOutputFolder } from '../runs/outputFolder.ts';
 import type { MatrixPlan } from '../runs/matrix/plan.ts';
 import type { RunStore } from '../runs/matrix/runStore.ts';
 import { quantizerVariant } from './quantizerVariant.ts';
@@ -95,9 +96,18 @@ export function csvTable(rows: ReportRow[]): string {
   return stringify(rows.map((r) => COLUMNS.map((c) => r[c.key] ?? '')), { header: true, columns: COLUMNS.map((c) => c.key) });
 }
 
+const REPORT_FILES = ['table.md', 'table.csv'];
+
+/** Claims a report folder (outputFolder.ts): it may hold earlier reports' files, nothing else. */
+export function claimReportFolder(dir: string, options: { force?: boolean } = {}): void {
+  claimOutputFolder(dir, (entry) => (REPORT_FILES.includes(entry) || /\.tmp-\d+$/.test(entry) ? 'this-run' : 'foreign'),
+    { force: options.force, elsewhere: 'another --reports-dir' });
+}
+
 /** Writes table.md and table.csv for the matrix into `dir`; returns their paths. */
 export function writeMatrixTables(plan: MatrixPlan, store: RunStore, dir: string): string[] {
   const rows = reportRows(plan, store);
+  claimReportFolder(dir);
   mkdirSync(dir, { recursive: true });
   const md = join(dir, 'table.md');
   const csv = join(dir, 'table.csv');

@@ -1,10 +1,13 @@
 // A trained model as saved by the trainer: its checkpoint metadata, and how to rebuild the model from it.
 import type * as tf from '@tensorflow/tfjs-core';
 
+import type { NumericEnvironment } from '../engine/index.ts';
+
 import type { Classifier } from '../models/classifier.ts';
 import { quantizeModel } from '../models/quantize.ts';
 import { createModel } from '../models/registry.ts';
 import { type Checkpoint, loadCheckpoint, loadModelTensors } from './checkpoint.ts';
+import type { EnvironmentChange } from './runEnvironment.ts';
 import { quantizationSpec, type TrainConfig } from './trainConfig.ts';
 
 export interface EpochRecord {
@@ -37,6 +40,9 @@ export interface CheckpointMeta {
   backend: string;
   /** EWGS deltas set from Hessian estimates (--ewgs-delta hessian), by quantizer path. */
   ewgsDeltas?: Record<string, number>;
+  /** The numeric environment of the last epochs (absent in checkpoints written before it was recorded). */
+  environment?: NumericEnvironment;
+  environmentChanges?: EnvironmentChange[];
 }
 
 /** Builds the checkpoint's model (quantized as it was trained) and loads its weights. */

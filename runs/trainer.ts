@@ -3,11 +3,15 @@
 // the end. A feature method's pre-stage (FSP, FT) runs first, for its own epochs. A run whose output folder already
 // holds a checkpoint of the same configuration resumes after its last finished epoch and continues exactly as an
 // uninterrupted run would: data order and augmentation depend only on the seed and the epoch, dropout on the seed,
-// epoch and step, and all state (model, distiller, optimizers, progress) is in the checkpoint.
+// epoch and step, and all state (model, distiller, optimizers, progress) is in the checkpoint. A folder holding
+// another run's files or a user's is refused (outputFolder.ts); a resume under another numeric environment too,
+// unless allowed, and then recorded (runEnvironment.ts).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
+
+import { type BackendName, numericEnvironment, type NumericEnvironment } from '../engine/index.ts';
 
 import { firstImages, type ImageSet } from '../datasets/imageSet.ts';
 import { DataLoader } from '../datasets/loader.ts';
@@ -27,15 +31,18 @@ import { createDistiller, featureParameters } from './distillation.ts';
 import { evaluate } from './evaluate.ts';
 import { estimateDeltas, HESSIAN_EVERY, setDeltas } from './ewgsDeltas.ts';
 import { learningRateAt } from './optim/schedule.ts';
+import { claimOutputFolder } from './outputFolder.ts';
 import {
   createOptimizerGroups, disposeGroups, type OptimizerGroup, optimizerTensors, restoreOptimizerGroups,
 } from './optimizerGroups.ts';
 import { ProgressBar } from './progress.ts';
+import { RUN_FILES, runFolderJudge } from './runFolder.ts';
+import { type EnvironmentChange, environmentDifference } from './runEnvironment.ts';
 import {
   type CheckpointMeta, describeCheckpoint, disposeTensors, type EpochRecord, modelFromCheckpoint,
 } from './trainedModel.ts';
 import { quantizationSpec, type TrainConfig, upgradeStoredConfig } from './trainConfig.ts';
-import { trainingStep } from './trainingStep.ts';
+import { NonFiniteGradientError, trainingStep } from './trainingStep.ts';
 
 /** result.json: the fields DESIGN's contract lists, and the resolved configuration. */
 export interface RunResult {
@@ -56,6 +63,10 @@ export interface RunResult {
   backend: string;
   seed: number;
   config: TrainConfig;
+  /** Where the numbers came from: backend, device, threads, BLAS, library (the last, if it changed). */
+  environment: NumericEnvironment;
+  /** Resumes that continued under another environment (--allow-env-change); absent when there were none. */
+  environmentChanges?: EnvironmentChange[];
   history: EpochRecord[];
 }
 
@@ -69,9 +80,13 @@ export interface RunPlace {
   log?: (line: string) => void;
   /** Called after every training step (a matrix worker checks there that its runner is still alive). */
   afterStep?: () => void;
+  /** Move whatever the folder holds into replaced-<time>/ and start afresh (--force). */
+  force?: boolean;
+  /** Resume a checkpoint written under another numeric environment, recording the change (--allow-env-change). */
+  allowEnvChange?: boolean;
+  /** Files and patterns of the caller's own in the folder (a matrix cell's definition, lock and log). */
+  companionFiles?: readonly (string | RegExp)[];
 }
-
-const CHECKPOINT = 'checkpoint.ckpt';
 
 /** The teacher: a trained model of the same architecture and classes, frozen in evaluation mode. */
 function loadTeacher(path: string, config: TrainConfig, classes: number): { model: Classifier; checkpoint: Checkpoint<CheckpointMeta> } {
@@ -111,18 +126,42 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
   const trainSet: ImageSet = firstImages(spec.load(place.dataDir, 'train'), config.trainImages);
   const testSet: ImageSet = spec.load(place.dataDir, 'test');
 
-  const checkpointPath = join(place.out, CHECKPOINT);
-  const resultPath = join(place.out, 'result.json');
+  const checkpointPath = join(place.out, RUN_FILES.checkpoint);
+  const resultPath = join(place.out, RUN_FILES.result);
+  claimOutputFolder(place.out, runFolderJudge(place.out, config, place.companionFiles),
+    { force: place.force, elsewhere: 'another --out', log });
+  if (!existsSync(checkpointPath) && existsSync(resultPath)) {
+    // The run's own result without its checkpoint (deleted to save space): the run is done, and nothing of it is
+    // lost by reporting it again.
+    log(`${place.out}: already finished (its checkpoint was removed; --force trains it again)`);
+    return JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
+  }
+  const environment = numericEnvironment(place.backend as BackendName);
   const resume = existsSync(checkpointPath) ? loadCheckpoint<CheckpointMeta>(checkpointPath) : undefined;
   if (resume && canonicalJson(upgradeStoredConfig(resume.meta.config)) !== canonicalJson(config)) {
     disposeTensors(resume.tensors);
     throw new Error(`${place.out} holds a run with another configuration (${describeCheckpoint(resume.meta)}); ` +
-      'use another --out, or delete that folder to start over');
+      'use another --out, or --force to move its files into a replaced-<time>/ folder');
   }
   if (resume && resume.meta.epochsDone >= phase.epochs && existsSync(resultPath)) {
     disposeTensors(resume.tensors);
     log(`${place.out}: already finished (${resume.meta.epochsDone} epochs)`);
     return JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
+  }
+  const environmentChanges: EnvironmentChange[] = [...(resume?.meta.environmentChanges ?? [])];
+  if (resume?.meta.environment) {
+    const difference = environmentDifference(resume.meta.environment, environment);
+    if (difference && !place.allowEnvChange) {
+      disposeTensors(resume.tensors);
+      throw new Error(`${place.out} was trained under another numeric environment (${difference}); resumed here it ` +
+        'would reproduce neither environment\'s run: resume it as it started (same backend, device, --threads), or ' +
+        'pass --allow-env-change to continue and record the change in result.json');
+    }
+    if (difference) {
+      environmentChanges.push({ afterEpochs: resume.meta.epochsDone + (resume.meta.preHistory?.length ?? 0),
+        from: resume.meta.environment, to: environment });
+      log(`${place.out}: continuing under another numeric environment (${difference}), as allowed; recorded`);
+    }
   }
 
   const student = createModel(config.arch, { classes: spec.classes, inChannels: spec.channels, seed: config.seed });
@@ -151,7 +190,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       trainSet.count, deriveSeed(config.seed, 'distiller'));
 
     mkdirSync(place.out, { recursive: true });
-    writeFileAtomic(join(place.out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    writeFileAtomic(join(place.out, RUN_FILES.config), `${JSON.stringify({ ...config, environment }, null, 2)}\n`);
 
     // The distiller's heads train with the model's optimizer (SPEC section 3).
     const distillerParams = distiller ? distiller.namedParameters('distiller') : [];
@@ -183,11 +222,11 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       if (ewgsDeltas) setDeltas(student, ewgsDeltas);
       disposeTensors(resume.tensors);
       // The log is rebuilt from the checkpoint, so epochs logged after it was written are not repeated.
-      writeFileAtomic(join(place.out, 'log.jsonl'), [...preHistory, ...history].map((h) => `${JSON.stringify(h)}\n`).join(''));
+      writeFileAtomic(join(place.out, RUN_FILES.log), [...preHistory, ...history].map((h) => `${JSON.stringify(h)}\n`).join(''));
       log(`${place.out}: resuming after ${preHistory.length < settings.preEpochs
         ? `pre-stage epoch ${preHistory.length} of ${settings.preEpochs}` : `epoch ${history.length} of ${phase.epochs}`}`);
     } else {
-      writeFileAtomic(join(place.out, 'log.jsonl'), '');
+      writeFileAtomic(join(place.out, RUN_FILES.log), '');
       if (config.quantization) {
         // SPEC section 2: quantizers start from statistics of the first training batch.
         const first = loaderFor(false).epoch(0).next().value;
@@ -210,7 +249,8 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         format: 1, config, input: { classes: spec.classes, channels: spec.channels, height: spec.height, width: spec.width },
         epochsDone: history.length, history, preHistory, optimizerSteps: groups.map((g) => g.optimizer.state().step),
         preOptimizerSteps: preGroups.length ? preGroups.map((g) => g.optimizer.state().step) : undefined,
-        teacherTop1, backend: place.backend, ewgsDeltas,
+        teacherTop1, backend: place.backend, ewgsDeltas, environment,
+        ...(environmentChanges.length ? { environmentChanges } : {}),
       };
       saveCheckpoint(checkpointPath, meta, new Map([
         ...modelTensors(student), ...(distiller ? modelTensors(distiller, 'distiller/') : []),
@@ -233,14 +273,22 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         }
         lr = plan.groups[0].optimizer.learningRate;
         setDropoutSeed(student, deriveSeed(config.seed, `${plan.stage}:${plan.epoch}:${step}`));
-        const loss = trainingStep(student, teacher, batch, plan.loss, plan.groups.map((g) => g.optimizer));
-        tf.dispose([batch.x, ...(batch.labels ? [batch.labels] : [])]);
-        if (!Number.isFinite(loss)) {
+        const stopped = (what: string) => {
           const saved = history.length + preHistory.length;
-          throw new Error(`loss is ${loss} at ${plan.stage === 'pre' ? 'pre-stage ' : ''}epoch ${plan.epoch + 1}, step ` +
+          return new Error(`${what} at ${plan.stage === 'pre' ? 'pre-stage ' : ''}epoch ${plan.epoch + 1}, step ` +
             `${step + 1} (lr ${lr.toPrecision(3)}): training stopped; ${saved ? `the checkpoint after ${saved} epoch(s) ` +
             'is intact' : 'nothing was saved'}`);
+        };
+        let loss: number;
+        try {
+          loss = trainingStep(student, teacher, batch, plan.loss, plan.groups.map((g) => g.optimizer));
+        } catch (e) {
+          if (e instanceof NonFiniteGradientError) throw stopped(e.message);
+          throw e;
+        } finally {
+          tf.dispose([batch.x, ...(batch.labels ? [batch.labels] : [])]);
         }
+        if (!Number.isFinite(loss)) throw stopped(`loss is ${loss}`);
         lossSum += loss * batch.indices.length;
         images += batch.indices.length;
         step++;
@@ -271,7 +319,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         });
         preHistory.push(record);
         saveProgress();
-        appendFileSync(join(place.out, 'log.jsonl'), `${JSON.stringify(record)}\n`);
+        appendFileSync(join(place.out, RUN_FILES.log), `${JSON.stringify(record)}\n`);
       }
       student.train();
     }
@@ -289,7 +337,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       });
       history.push(record);
       saveProgress();
-      appendFileSync(join(place.out, 'log.jsonl'), `${JSON.stringify(record)}\n`);
+      appendFileSync(join(place.out, RUN_FILES.log), `${JSON.stringify(record)}\n`);
     }
 
     const last = history.at(-1)!;
@@ -311,6 +359,8 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       backend: place.backend,
       seed: config.seed,
       config,
+      environment,
+      ...(environmentChanges.length ? { environmentChanges } : {}),
       history,
     };
     writeFileAtomic(resultPath, `${JSON.stringify(result, null, 2)}\n`);

@@ -14,7 +14,13 @@ export interface StepBatch {
   indices?: Int32Array;
 }
 
-/** Runs one step of `loss` and returns its value (a JS number, which also waits for the device to finish). */
+/** A step whose gradients hold NaN or an infinity; the update was not applied. */
+export class NonFiniteGradientError extends Error {}
+
+/**
+ * Runs one step of `loss` and returns its value (a JS number, which also waits for the device to finish). Gradients
+ * are checked before any update, so a non-finite one stops the step with the parameters still finite.
+ */
 export function trainingStep(student: Classifier, teacher: Classifier | null, batch: StepBatch,
   loss: (inputs: LossInputs) => tf.Scalar, optimizers: Optimizer[]): number {
   // (tidy keeps tensors inside any returned container; tfjs's types just do not know ClassifierOutput is one.)
@@ -25,9 +31,17 @@ export function trainingStep(student: Classifier, teacher: Classifier | null, ba
   const { value, grads } = tf.variableGrads(() => loss({
     student: student.forwardWithFeatures(batch.x), teacher: teacherOutput, labels: batch.labels, indices: batch.indices,
   }), variables);
-  for (const optimizer of optimizers) optimizer.apply(grads);
-  const result = value.dataSync()[0];
-  tf.dispose([value, ...Object.values(grads)]);
+  // One sum over every gradient: NaN or an infinity anywhere makes it non-finite; one read-back for it and the loss.
+  const gradients = Object.values(grads);
+  const check = tf.tidy(() => tf.stack([value, gradients.length ? tf.addN(gradients.map((g) => g.sum())) : tf.scalar(0)]));
+  const [result, gradientSum] = check.dataSync();
+  check.dispose();
+  // A non-finite loss is returned for the caller to report; either way the parameters are left as they were.
+  if (Number.isFinite(result) && Number.isFinite(gradientSum)) for (const optimizer of optimizers) optimizer.apply(grads);
+  tf.dispose([value, ...gradients]);
   if (teacherOutput) tf.dispose([teacherOutput.logits, ...teacherOutput.features]);
+  if (Number.isFinite(result) && !Number.isFinite(gradientSum)) {
+    throw new NonFiniteGradientError(`the gradients hold NaN or an infinity (loss ${result})`);
+  }
   return result;
 }

@@ -16,13 +16,34 @@ export interface Command {
 /** An error meant for the user: printed as one line, without a stack trace. */
 export class UsageError extends Error {}
 
+/**
+ * `--flag -5` as `--flag=-5`: node's parser takes a value that starts with '-' for another flag and calls the
+ * argument ambiguous, so a negative number would never reach the check that says what the flag accepts.
+ */
+function attachNegativeNumbers(args: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') ? args[i].slice(2) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
 /** Parses `args` against a command's options; unknown or malformed flags become a UsageError listing valid ones. */
 export function parseCommandArgs(name: string, command: Command, args: string[]): {
   values: FlagValues;
   positionals: string[];
 } {
   try {
-    const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: attachNegativeNumbers(args, command.options), options: command.options, allowPositionals: true, strict: true,
+    });
     return { values: values as FlagValues, positionals };
   } catch (e) {
     const valid = Object.keys(command.options).map((o) => `--${o}`).join(', ');

@@ -16,13 +16,16 @@ export interface CellProcessOptions {
   threads?: number;
   /** The GPU the worker may see (CUDA_VISIBLE_DEVICES), when the machine has several. */
   gpu?: number;
+  /** Let a cell resume under another numeric environment, recording it (--allow-env-change). */
+  allowEnvChange?: boolean;
 }
 
 const CLI = fileURLToPath(new URL('../../bin/sqakd.js', import.meta.url));
 
 /** Runs the cell in `dir` in a child process, its output appended to `logPath`; resolves when it ends. */
 export async function runCellProcess(dir: string, logPath: string, options: CellProcessOptions): Promise<CellOutcome> {
-  const args = [CLI, 'run-cell', dir, '--data-dir', options.dataDir, ...(options.backend ? ['--backend', options.backend] : [])];
+  const args = [CLI, 'run-cell', dir, '--data-dir', options.dataDir, ...(options.backend ? ['--backend', options.backend] : []),
+    ...(options.allowEnvChange ? ['--allow-env-change'] : [])];
   const env: Record<string, string> = {};
   if (options.threads !== undefined) env.SQAKD_THREADS = String(options.threads);
   if (options.gpu !== undefined) env.CUDA_VISIBLE_DEVICES = String(options.gpu);

@@ -17,6 +17,8 @@ export interface LocalPoolOptions {
   gpus: number;
   /** Threads per CPU worker (default: an equal share of the cores). */
   threads?: number;
+  /** Cells may resume under another numeric environment (--allow-env-change). */
+  allowEnvChange?: boolean;
 }
 
 /** The default number of workers: one per GPU, else a CPU share of about four cores each. */
@@ -50,7 +52,7 @@ export class LocalPool implements CellExecutor {
     const slot = this.free.shift();
     if (slot === undefined) throw new Error('local pool: no free worker (the scheduler started too many cells)');
     const process: CellProcessOptions = {
-      dataDir: this.options.dataDir, backend: this.options.backend,
+      dataDir: this.options.dataDir, backend: this.options.backend, allowEnvChange: this.options.allowEnvChange,
       ...(this.options.gpus > 0 ? { gpu: slot % this.options.gpus } : { threads: this.threadsPerWorker() }),
     };
     try {

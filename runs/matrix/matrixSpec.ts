@@ -141,7 +141,10 @@ function readGrid(raw: unknown, where: string, problems: string[]): MatrixGrid |
       return [];
     }
     const values = Array.isArray(v) ? v : [v];
-    if (!values.length) problems.push(`${where}: axis '${axis}' is empty`);
+    if (!values.length) problems.push(`${where}: axis '${axis}' is empty (give at least one value)`);
+    for (const repeated of repeatedValues(values)) {
+      problems.push(`${where}: ${axis} ${JSON.stringify(repeated)} is listed twice (each value names one cell)`);
+    }
     return values;
   };
   const strings = (axis: AxisName, fallback?: unknown[]) => list(axis, fallback).map((v) => {
@@ -262,6 +265,18 @@ export function excludeProblems(spec: MatrixSpec, before: readonly MatrixGrid[] 
   return problems;
 }
 
+/** Values that occur more than once in a list (compared as JSON, so 1 and '1' differ as a spec file's do). */
+function repeatedValues(values: readonly unknown[]): unknown[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const v of values) {
+    const key = JSON.stringify(v);
+    if (seen.has(key)) repeated.add(key);
+    seen.add(key);
+  }
+  return [...repeated].map((key) => JSON.parse(key) as unknown);
+}
+
 /** A command-line `axis=v1,v2` (bit widths in canonical form), or undefined with the problem recorded. */
 function parseAxisValues(flag: string, argument: string, problems: string[]): { axis: AxisName; values: string[] } | undefined {
   const [axis, list] = argument.split('=');
@@ -270,7 +285,12 @@ function parseAxisValues(flag: string, argument: string, problems: string[]): { 
     problems.push(`${flag} ${argument}: expected axis=value[,value...] with an axis among ${AXES.join(', ')}`);
     return undefined;
   }
-  return { axis: axis as AxisName, values: axis === 'bits' ? values.map((v) => canonicalBits(v) ?? v) : values };
+  const bad = axis === 'seed' ? values.filter((v) => !/^\d+$/.test(v)) : [];
+  for (const v of bad) problems.push(`${flag} ${argument}: seed '${v}' must be a non-negative integer`);
+  const canonical = axis === 'bits' ? values.map((v) => canonicalBits(v) ?? v) : values;
+  for (const v of repeatedValues(canonical)) problems.push(`${flag} ${argument}: ${axis} '${v}' is listed twice`);
+  if (bad.length) return undefined;
+  return { axis: axis as AxisName, values: canonical };
 }
 
 /** CLI overrides: `axis=v1,v2` replaces an axis in every grid; bad ones are listed and left out. */
@@ -299,7 +319,10 @@ export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec 
 /** CLI filters: `axis=v1,v2` keeps only those values of an axis in every grid; grids left empty are dropped. */
 export function applyAxisFilters(spec: MatrixSpec, filters: string[]): SpecReading {
   const problems: string[] = [];
+  // Without filters there is nothing to report here: a grid with an empty axis is the spec's own problem.
+  if (!filters.length) return { spec, problems };
   let grids = spec.grids.map((g) => ({ ...g }));
+  const before = grids.filter((g) => AXES.every((axis) => g[axis].length > 0)).length;
   for (const f of filters) {
     const parsed = parseAxisValues('--only', f, problems);
     if (!parsed) continue;
@@ -307,7 +330,6 @@ export function applyAxisFilters(spec: MatrixSpec, filters: string[]): SpecReadi
     const keep = new Set(values);
     grids = grids.map((g) => ({ ...g, [axis]: (g[axis] as (string | number)[]).filter((v) => keep.has(String(v))) }));
   }
-  const before = grids.length;
   grids = grids.filter((g) => AXES.every((axis) => g[axis].length > 0));
   if (!problems.length && before && !grids.length) problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
   return { spec: { ...spec, grids }, problems };

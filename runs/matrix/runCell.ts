@@ -15,13 +15,13 @@ import { acquireLock, LOCK_TIMINGS } from './cellLock.ts';
 import { CELL_BUSY_EXIT, RUNNER_GONE_EXIT } from './exitCodes.ts';
 import { removeLeftoverTemporaries } from './leftovers.ts';
 import type { MatrixCell } from './plan.ts';
-import { CELL_FILE, type CellAttempt, LOCK_FILE, RunStore } from './runStore.ts';
+import { CELL_COMPANION_FILES, CELL_FILE, type CellAttempt, LOCK_FILE, RunStore } from './runStore.ts';
 
 /** The cell is another live worker's to run; the worker exits with CELL_BUSY_EXIT. */
 export class CellBusyError extends Error {}
 
 /** Trains (or resumes, or reads back) the cell in `dir`; the worker's stdout/stderr are its log. */
-export function runCell(dir: string, dataDir: string, backend: string): RunResult {
+export function runCell(dir: string, dataDir: string, backend: string, options: { allowEnvChange?: boolean } = {}): RunResult {
   const cellDir = resolve(dir);
   const data = resolve(dataDir);
   const cellPath = join(cellDir, CELL_FILE);
@@ -65,7 +65,7 @@ export function runCell(dir: string, dataDir: string, backend: string): RunResul
     const parent = process.ppid;
     process.chdir(cellDir);
     return runTraining(config, {
-      out: cellDir, dataDir: data, backend,
+      out: cellDir, dataDir: data, backend, companionFiles: CELL_COMPANION_FILES, allowEnvChange: options.allowEnvChange,
       afterStep: () => {
         if (lock.lost) {
           console.error(`cell ${cell.id}: another worker has taken over this cell's lock; stopping (the checkpoint is kept)`);

@@ -3,10 +3,12 @@
 // attempt (attempts.jsonl), the lock of the worker training it (worker.lock) and, after a failure, failure.json.
 // Every whole-file write is atomic, so a killed process never leaves a half-written file; a cell is finished exactly
 // when its result.json holds its configuration (wherever the store lives: see cellConfig.ts).
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../atomicWrite.ts';
+import { canonicalJson } from '../canonicalJson.ts';
+import { claimOutputFolder } from '../outputFolder.ts';
 import type { RunResult } from '../trainer.ts';
 import { sameCellConfig } from './cellConfig.ts';
 import { liveLock, type LockSight } from './cellLock.ts';
@@ -36,6 +38,11 @@ const FAILURE = 'failure.json';
 const WORKER_LOG = 'worker.log';
 const ATTEMPTS = 'attempts.jsonl';
 
+/** A cell folder's own files besides the trainer's (and the lock's temporaries), which the trainer leaves alone. */
+export const CELL_COMPANION_FILES: readonly (string | RegExp)[] = [
+  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, /\.(?:new|aside)-[0-9a-f]+$/,
+];
+
 function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -44,9 +51,31 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
+const MATRIX_FILE = 'matrix.json';
+/** Earlier matrix.json contents, one per line, when the matrix is run again with another spec. */
+const MATRIX_HISTORY = 'matrix-history.jsonl';
+const TEMPORARY = /\.tmp-\d+$/;
+
 /** The folders of one matrix's cells. */
 export class RunStore {
   constructor(readonly root: string) {}
+
+  /**
+   * Claims the store's folder before a matrix runs (outputFolder.ts): it may hold its own files and cell folders,
+   * nothing else; then records the spec and cells in matrix.json, an earlier spec's kept in matrix-history.jsonl.
+   */
+  claim(record: { spec: unknown; cells: string[] }, options: { force?: boolean; log?: (line: string) => void } = {}): void {
+    claimOutputFolder(this.root, (entry) => (entry === MATRIX_FILE || entry === MATRIX_HISTORY || TEMPORARY.test(entry) ||
+      existsSync(join(this.root, entry, CELL_FILE)) ? 'this-run' : 'foreign'),
+    { force: options.force, elsewhere: 'another --name or --runs-dir', log: options.log });
+    mkdirSync(this.root, { recursive: true });
+    const path = join(this.root, MATRIX_FILE);
+    const earlier = readJson<unknown>(path);
+    if (earlier !== undefined && canonicalJson(earlier) !== canonicalJson(record)) {
+      appendFileSync(join(this.root, MATRIX_HISTORY), `${JSON.stringify(earlier)}\n`);
+    }
+    writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+  }
 
   cellDir(id: string): string {
     return join(this.root, id);

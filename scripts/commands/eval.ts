@@ -1,7 +1,7 @@
 // `sqakd eval`: the accuracy of a saved model on a dataset's test split.
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { datasetSpec } from '../../datasets/registry.ts';
-import { initBackend } from '../../engine/index.ts';
+import { emptyCache, initBackend } from '../../engine/index.ts';
 import { evaluate } from '../../runs/evaluate.ts';
 import { describeCheckpoint, loadTrainedModel } from '../../runs/trainedModel.ts';
 import { type Command, stringFlag, UsageError } from '../command.ts';
@@ -29,7 +29,10 @@ export const evalCommand: Command = {
         throw new UsageError(`checkpoint ${path} holds ${describeCheckpoint(meta)} (${meta.input.classes} classes, ` +
           `${meta.input.channels} channels); ${dataset} has ${spec.classes} classes and ${spec.channels} channels`);
       }
-      const accuracy = evaluate(model, spec.load(resolveDataDir(stringFlag(values['data-dir'])), 'test'), spec);
+      const testSet = spec.load(resolveDataDir(stringFlag(values['data-dir'])), 'test');
+      // Loading freed the checkpoint's copies; an evaluation-only phase needs none of the training-sized cache.
+      emptyCache();
+      const accuracy = evaluate(model, testSet, spec);
       const result = { checkpoint: path, dataset, arch: meta.config.arch, backend, ...accuracy };
       console.log(values.json ? JSON.stringify(result)
         : `${describeCheckpoint(meta)} on ${dataset} test: top-1 ${accuracy.top1.toFixed(2)}%, top-5 ${accuracy.top5.toFixed(2)}%`);

@@ -1,13 +1,11 @@
 // `sqakd matrix` (`npm run matrix`): plans a matrix from a preset or a spec file, trains its teachers and cells in
 // worker processes (locally, or through a Redis queue), skips what is finished, resumes what was interrupted, and
 // writes the results table under reports/<matrix>/.
-import { mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
-import { writeMatrixTables } from '../../reports/matrixTable.ts';
-import { writeFileAtomic } from '../../runs/atomicWrite.ts';
+import { claimReportFolder, writeMatrixTables } from '../../reports/matrixTable.ts';
 import type { CellExecutor } from '../../runs/matrix/cellExecutor.ts';
 import { gpuCount } from '../../runs/matrix/gpus.ts';
 import { LocalPool } from '../../runs/matrix/localPool.ts';
@@ -60,14 +58,15 @@ export const matrixCommand: Command = {
     '[--name N] [--epochs-scale X] [--train-images N] [--set axis=v1,v2 ...] [--only axis=v1,v2 ...] ' +
     '[--teacher dataset/arch=checkpoint ...] [--dry-run] [--workers N] [--threads N] ' +
     '[--queue local|redis] [--redis redis://host:6379] [--queue-name Q] [--retry-failed] [--runs-dir runs] ' +
-    '[--reports-dir reports] [--data-dir <dir>] [--backend ...]',
+    '[--reports-dir reports] [--data-dir <dir>] [--backend ...] [--allow-env-change] [--force]',
   options: {
     preset: { type: 'string' }, spec: { type: 'string' }, name: { type: 'string' }, 'epochs-scale': { type: 'string' },
     'train-images': { type: 'string' }, set: { type: 'string', multiple: true }, only: { type: 'string', multiple: true },
     teacher: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' },
     workers: { type: 'string' }, threads: { type: 'string' }, queue: { type: 'string' }, redis: { type: 'string' }, 'queue-name': { type: 'string' },
     'retry-failed': { type: 'boolean' }, 'runs-dir': { type: 'string' }, 'reports-dir': { type: 'string' },
-    'data-dir': { type: 'string' }, backend: { type: 'string' },
+    'data-dir': { type: 'string' }, backend: { type: 'string' }, 'allow-env-change': { type: 'boolean' },
+    force: { type: 'boolean' },
   },
   async run(values) {
     const { spec, problems } = loadSpec(values);
@@ -90,13 +89,17 @@ export const matrixCommand: Command = {
       for (const line of dryRunLines(plan, (c) => store.status(c), (id) => store.result(id)?.wallSeconds)) console.log(line);
       return;
     }
-    mkdirSync(plan.root, { recursive: true });
+    // Both folders are claimed before hours of training, not after.
+    const reportsDir = join(resolve(stringFlag(values['reports-dir']) ?? 'reports'), plan.name);
+    const force = values.force === true;
+    claimReportFolder(reportsDir, { force });
+    store.claim({ spec, cells: plan.cells.map((c) => c.id) }, { force });
     removeLeftoverTemporaries(plan.root);
-    writeFileAtomic(join(plan.root, 'matrix.json'), `${JSON.stringify({ spec, cells: plan.cells.map((c) => c.id) }, null, 2)}\n`);
 
     const executor: CellExecutor = queue === 'redis'
       ? new RedisQueueExecutor(store, redis!, stringFlag(values['queue-name']))
-      : new LocalPool({ store, dataDir, backend: backendRequest, workers, threads, gpus: gpuCount() });
+      : new LocalPool({ store, dataDir, backend: backendRequest, workers, threads, gpus: gpuCount(),
+        allowEnvChange: values['allow-env-change'] === true });
     const progress = new MatrixProgress();
     console.error(`matrix ${plan.name}: ${plan.cells.length} cells in ${plan.root}, ${executor.description}`);
     let summary;
@@ -108,7 +111,7 @@ export const matrixCommand: Command = {
       progress.finish();
       await executor.close();
     }
-    const reports = writeMatrixTables(plan, store, join(resolve(stringFlag(values['reports-dir']) ?? 'reports'), plan.name));
+    const reports = writeMatrixTables(plan, store, reportsDir);
     console.log(`matrix ${plan.name}: ${summary.finished.length} cell(s) run, ${summary.skipped.length} already finished, ` +
       `${summary.failed.length} failed, ${summary.blocked.length} blocked, ${formatDuration(summary.wallSeconds)}; ` +
       `table: ${reports[0]}`);

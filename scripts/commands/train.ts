@@ -3,19 +3,20 @@
 // rerunning with the same --out resumes after the last finished epoch.
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
+import { QUANTIZERS } from '../../methods/quantizers/registry.ts';
 import { methodLabel } from '../../methods/registry.ts';
 import { resolveTrainConfig, type TrainRequest } from '../../runs/trainConfig.ts';
 import { runTraining } from '../../runs/trainer.ts';
-import { type Command, integerFlag, keyValueNumbers, numberFlag, stringFlag, UsageError } from '../command.ts';
+import { type Command, integerFlag, keyValueNumbers, numberFlag, positiveInt, stringFlag, UsageError } from '../command.ts';
 
 export const trainCommand: Command = {
   summary: 'train one model: a teacher (--quantizer none) or a quantized student with a method (sqakd list methods)',
   usage: 'sqakd train --out <folder> [--recipe cifar10-resnet20] [--dataset cifar10] [--arch resnet20] ' +
-    '[--quantizer none|ewgs|pact|lsq|dorefa] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] ' +
+    `[--quantizer none|${Object.keys(QUANTIZERS).join('|')}] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] ` +
     '[--objective <method> (same as --method)] [--label-free] [--teacher <checkpoint>] [--beta X] [--pre-epochs N] [--method-option key=value ...] ' +
     '[--epochs N] [--train-images N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
     '[--label-smoothing X] [--fp-layers a,b] [--per-channel] [--ewgs-delta X|hessian] [--pact-fixed-alpha] ' +
-    '[--data-dir <dir>] [--backend ...] [--quiet]',
+    '[--data-dir <dir>] [--backend ...] [--threads N] [--force] [--allow-env-change] [--quiet]',
   options: {
     out: { type: 'string' }, recipe: { type: 'string' }, dataset: { type: 'string' }, arch: { type: 'string' },
     quantizer: { type: 'string' }, 'w-bits': { type: 'string' }, 'a-bits': { type: 'string' },
@@ -27,6 +28,7 @@ export const trainCommand: Command = {
     'label-free': { type: 'boolean' }, beta: { type: 'string' }, 'pre-epochs': { type: 'string' },
     'method-option': { type: 'string', multiple: true },
     'data-dir': { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' },
+    threads: { type: 'string' }, force: { type: 'boolean' }, 'allow-env-change': { type: 'boolean' },
   },
   async run(values) {
     const out = stringFlag(values.out);
@@ -56,10 +58,13 @@ export const trainCommand: Command = {
       trainImages: integerFlag(values['train-images'], 'train-images'),
     };
     const config = resolveTrainConfig(request);
+    // The engine reads its thread count when it loads; the count is part of the run's numeric environment.
+    if (values.threads !== undefined) process.env.SQAKD_THREADS = String(positiveInt(values.threads, 'threads', 1));
     const backend = await initBackend(stringFlag(values.backend));
     const result = runTraining(config, {
       out, dataDir: resolveDataDir(stringFlag(values['data-dir'])), backend,
-      progress: values.quiet ? null : process.stderr,
+      progress: values.quiet ? null : process.stderr, force: values.force === true,
+      allowEnvChange: values['allow-env-change'] === true,
     });
     console.log(`${result.arch} on ${result.dataset}, ${result.quantizer === 'none' ? 'full precision'
       : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${methodLabel(result.method,

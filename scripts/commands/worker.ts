@@ -10,10 +10,11 @@ import { type Command, positiveInt, stringFlag, UsageError } from '../command.ts
 export const workerCommand: Command = {
   summary: 'run matrix cells from a Redis queue (scale-out: start one per machine; see sqakd matrix --queue redis)',
   usage: `sqakd worker --redis redis://host:6379 [--queue-name ${DEFAULT_QUEUE}] [--concurrency 1] [--threads N] ` +
-    '[--data-dir <dir>] [--backend ...]',
+    '[--allow-env-change] [--data-dir <dir>] [--backend ...]',
   options: {
     redis: { type: 'string' }, 'queue-name': { type: 'string' }, concurrency: { type: 'string' },
     threads: { type: 'string' }, 'data-dir': { type: 'string' }, backend: { type: 'string' },
+    'allow-env-change': { type: 'boolean' },
   },
   async run(values) {
     const url = stringFlag(values.redis);
@@ -22,7 +23,8 @@ export const workerCommand: Command = {
     const threads = positiveInt(values.threads, 'threads', Math.max(1, Math.floor(availableParallelism() / concurrency)));
     const worker = startQueueWorker({
       url, queueName: stringFlag(values['queue-name']), concurrency,
-      process: { dataDir: resolveDataDir(stringFlag(values['data-dir'])), backend: stringFlag(values.backend), threads },
+      process: { dataDir: resolveDataDir(stringFlag(values['data-dir'])), backend: stringFlag(values.backend), threads,
+        allowEnvChange: values['allow-env-change'] === true },
     });
     await worker.waitUntilReady();
     console.log(`worker ready on ${url} (queue ${stringFlag(values['queue-name']) ?? DEFAULT_QUEUE}, ${concurrency} at a time, ${threads} thread(s) each)`);

@@ -1,6 +1,6 @@
 // Bad input to `sqakd train` and `sqakd eval`: each stops with a one-line error naming what is wrong (and what is
 // valid), exits 1, and leaves earlier outputs exactly as they were.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { readCheckpointMeta } from '../../runs/checkpoint.ts';
 import type { CheckpointMeta } from '../../runs/trainedModel.ts';
+import { folderSnapshot } from '../support/folderSnapshot.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'sqakd-bad-'));
 const good = join(work, 'good');
@@ -31,9 +32,6 @@ async function allFail(cases: Array<[string[], RegExp]>): Promise<void> {
   await Promise.all(cases.map(([args, pattern]) => fails(args, pattern)));
 }
 
-function snapshot(folder: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(folder).map((f) => [f, readFileSync(join(folder, f)).toString('base64')]));
-}
 
 const base = ['train', '--dataset', 'synthetic', '--epochs', '1', '--train-images', '512', '--quiet'];
 
@@ -47,7 +45,7 @@ describe('bad input', async () => {
     await allFail([
       [[...base, '--arch', 'resnet99', '--out', join(work, 'x')], /unknown architecture 'resnet99' \(valid: .*resnet20.*\)/],
       [[...base, '--arch', 'cnn-small', '--quantizer', 'binaryconnect', '--out', join(work, 'x')],
-        /unknown quantizer 'binaryconnect' \(valid: ewgs, pact, lsq, dorefa, or none\)/],
+        /unknown quantizer 'binaryconnect' \(valid: ewgs, pact, lsq, dorefa, lsq-paper, or none\)/],
       [[...base, '--arch', 'cnn-small', '--objective', 'distill', '--out', join(work, 'x')], /unknown method 'distill' \(valid: .*sqakd.*\)/],
       [[...base, '--arch', 'cnn-small', '--dataset', 'imagenet', '--out', join(work, 'x')], /imagenet.*valid: .*cifar10/],
       [['train', '--recipe', 'cifar10-resnet21', '--out', join(work, 'x')], /unknown recipe 'cifar10-resnet21' \(valid: .*cifar10-resnet20/],
@@ -58,6 +56,16 @@ describe('bad input', async () => {
   it('rejects --objective and --method naming different methods (one is an alias of the other)', async () => {
     await fails([...base, '--arch', 'cnn-small', '--objective', 'ce', '--method', 'kd', '--out', join(work, 'x')],
       /--objective ce and --method kd name the same setting; give one$/);
+    expect(existsSync(join(work, 'x'))).toBe(false);
+  });
+
+  it('says what a numeric flag accepts when given a negative number (not "ambiguous argument")', async () => {
+    await allFail([
+      [[...base, '--arch', 'cnn-small', '--batch-size', '-5', '--out', join(work, 'x')], /--batch-size must be a positive integer, got -5$/],
+      [[...base, '--arch', 'cnn-small', '--epochs', '-1', '--out', join(work, 'x')], /--epochs must be a positive integer, got -1$/],
+      [[...base, '--arch', 'cnn-small', '--lr', '-0.1', '--out', join(work, 'x')], /--lr must be a positive number, got -0.1$/],
+      [[...base, '--arch', 'cnn-small', '--threads', '-2', '--out', join(work, 'x')], /--threads must be a positive integer, got '-2'$/],
+    ]);
     expect(existsSync(join(work, 'x'))).toBe(false);
   });
 
@@ -108,11 +116,11 @@ describe('bad input', async () => {
     expect(meta.epochsDone).toBe(1);
     const logged = readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
     expect(logged).toEqual(meta.history);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual(meta.config);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ ...meta.config, environment: meta.environment });
     // Asked again, it resumes after the saved epoch, stops the same way and changes none of the files.
-    const before = snapshot(out);
+    const before = folderSnapshot(out);
     await fails(args, stopped);
-    expect(snapshot(out)).toEqual(before);
+    expect(folderSnapshot(out)).toEqual(before);
   });
 
   it('rejects a quantizer-specific flag with another quantizer, naming the flag and the quantizers it applies to', async () => {
@@ -127,7 +135,7 @@ describe('bad input', async () => {
       [[...quantized('dorefa'), '--ewgs-delta', '0.2'], /--ewgs-delta applies to the ewgs quantizer, not dorefa$/],
       [[...fp, '--ewgs-delta', '0.2'], /--ewgs-delta applies to the ewgs quantizer, not none \(full precision\)$/],
     ]);
-    const anyQuantizer = 'applies to quantized models \\(--quantizer ewgs, pact, lsq, dorefa\\), not none \\(full precision\\)$';
+    const anyQuantizer = 'applies to quantized models \\(--quantizer ewgs, pact, lsq, dorefa, lsq-paper\\), not none \\(full precision\\)$';
     await allFail([
       [[...fp, '--per-channel'], new RegExp(`--per-channel ${anyQuantizer}`)],
       [[...fp, '--fp-layers', 'fc'], new RegExp(`--fp-layers ${anyQuantizer}`)],
@@ -137,11 +145,11 @@ describe('bad input', async () => {
   });
 
   it('leaves an earlier run untouched when asked to write another configuration over it', async () => {
-    const before = snapshot(good);
+    const before = folderSnapshot(good);
     await allFail([
-      [[...base, '--arch', 'cnn-small', '--seed', '2', '--out', good], /holds a run with another configuration/],
-      [[...base, '--arch', 'cnn-small', '--lr', '1e30', '--out', good], /holds a run with another configuration/],
+      [[...base, '--arch', 'cnn-small', '--seed', '2', '--out', good], /holds files of a run with another configuration/],
+      [[...base, '--arch', 'cnn-small', '--lr', '1e30', '--out', good], /holds files of a run with another configuration/],
     ]);
-    expect(snapshot(good)).toEqual(before);
+    expect(folderSnapshot(good)).toEqual(before);
   });
 });

@@ -10,18 +10,22 @@ import {
 } from '../support/mnistStudents.ts';
 
 /**
- * The least top-1 (%) each method's student must reach: 1.5 points below the lowest of three measurements whose
+ * The least top-1 (%) each method's student must reach: 2.5 points below the lowest of three measurements whose
  * arithmetic differed only in rounding (OpenBLAS with two threads, as CI runs / OpenBLAS with one thread / the
- * reference BLAS with one thread; earlier runs on other machines ended up to 1.5 points from these), from the 98.92%
- * teacher: ce 96.37/95.93/95.33, kd 97.59/96.47/97.59, sqakd 96.70/97.33/96.91, at 97.30/97.09/97.69,
- * nst 93.83/97.08/94.67, sp 94.03/96.10/96.78, rkd 96.43/97.07/97.17, crd 93.33/92.16/92.86, fitnet 95.79/95.05/94.60,
- * cc 92.59/94.67/95.81, vid 92.71/92.12/92.31, fsp 96.06/94.50/94.00, ft 97.51/96.68/97.09, cktf 90.95/94.02/93.94;
- * the student without loss: 10.35% in all three. One epoch of a subset leaves rounding alone moving a method by up
- * to 3.3 points (NST), so several minimums sit below the 95% that two epochs over all 60,000 images cleared.
+ * reference BLAS with one thread; a CI machine of another CPU model once ended 1.4 points below the lowest, hence
+ * the margin), with the public code's method forms and the sample-std calibration (issue 14), from the 98.86%
+ * teacher, on an AVX-512 EPYC: ce 95.54/95.74/96.60, kd 96.36/96.78/97.20, sqakd 96.23/96.69/96.73,
+ * at 96.05/95.48/97.03, nst 95.81/97.00/97.09, sp 96.68/94.78/93.73, rkd 96.44/97.65/97.43, crd 95.31/95.86/95.51,
+ * fitnet 94.83/95.74/94.58, cc 95.35/94.71/96.27, vid 95.07/96.07/96.33, fsp 94.58/96.13/95.65, ft 97.07/96.07/96.95,
+ * cktf 95.94/95.01/96.18; the student without loss: 20.08/19.85/19.85%. (Before issue 14's forms, from the 98.92%
+ * teacher on another machine, with 1.5-point margins: ce 93.8, kd 94.9, sqakd 95.2, at 95.5, nst 92.3, sp 92.5,
+ * rkd 94.9, crd 90.6, fitnet 93.1, cc 91.0, vid 90.6, fsp 92.5, ft 95.1, cktf 89.4.) One epoch of a subset leaves
+ * rounding alone moving a method by up to 3 points (SP), so the minimums sit below the 95% that two epochs over all
+ * 60,000 images cleared.
  */
 const MINIMUM_TOP1: Record<string, number> = {
-  ce: 93.8, kd: 94.9, sqakd: 95.2, at: 95.5, nst: 92.3, sp: 92.5, rkd: 94.9, crd: 90.6, fitnet: 93.1, cc: 91.0, vid: 90.6,
-  fsp: 92.5, ft: 95.1, cktf: 89.4,
+  ce: 93.0, kd: 93.8, sqakd: 93.7, at: 92.9, nst: 93.3, sp: 91.2, rkd: 93.9, crd: 92.8, fitnet: 92.0, cc: 92.2, vid: 92.5,
+  fsp: 92.0, ft: 93.5, cktf: 92.5,
 };
 
 describe('every method on MNIST', () => {

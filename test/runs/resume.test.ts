@@ -2,9 +2,11 @@
 // as an uninterrupted run does: same history of accuracies and losses, bit-identical weights and optimizer state.
 // Checked on the built-in synthetic set for a quantized SQAKD student (two optimizers, quantizer parameters) and a
 // CRD student (its embedding heads, memory banks and normalising constant live in the checkpoint too), each over the
-// first 1,000 images from the cached synthetic teacher.
+// first 1,000 images from the cached synthetic teacher. The killed SQAKD run also shows the determinism contract's
+// other half: resumed with another thread count it is refused, files untouched, unless --allow-env-change, which
+// result.json then records.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +17,7 @@ import { initBackend } from '../../engine/index.ts';
 import { loadCheckpoint } from '../../runs/checkpoint.ts';
 import type { CheckpointMeta } from '../../runs/trainedModel.ts';
 import { cachedTeacher, SYNTHETIC_TEACHER } from '../support/teacherCache.ts';
+import { folderSnapshot } from '../support/folderSnapshot.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'sqakd-resume-'));
 let teacherPath: string;
@@ -23,7 +26,7 @@ const METHOD_ARGS: Record<string, string[]> = {
   crd: ['--method', 'crd', '--method-option', 'negatives=1024'],
 };
 let method = 'sqakd';
-const studentArgs = (out: string) => ['train', '--recipe', 'synthetic-cnn-small', '--quantizer', 'ewgs', '--w-bits', '2',
+const studentArgs = (out: string, threads = 2) => ['train', '--threads', String(threads), '--recipe', 'synthetic-cnn-small', '--quantizer', 'ewgs', '--w-bits', '2',
   '--a-bits', '2', ...METHOD_ARGS[method], '--teacher', teacherPath, '--epochs', '3',
   '--train-images', '1000', '--quiet', '--out', join(work, `${method}-${out}`)];
 
@@ -44,12 +47,20 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 300_0
   }
 }
 
-function historyWithoutTimes(out: string): unknown[] {
-  const result = JSON.parse(readFileSync(join(work, `${method}-${out}`, 'result.json'), 'utf8')) as {
-    history: Array<Record<string, number>>;
-  };
-  return result.history.map(({ seconds: _s, imagesPerSecond: _i, ...rest }) => rest);
+interface StoredResult {
+  history: Array<Record<string, number>>;
+  environment: { threads: number };
+  environmentChanges?: Array<{ afterEpochs: number; from: { threads: number }; to: { threads: number } }>;
 }
+
+function storedResult(out: string): StoredResult {
+  return JSON.parse(readFileSync(join(work, `${method}-${out}`, 'result.json'), 'utf8')) as StoredResult;
+}
+
+function historyWithoutTimes(out: string): unknown[] {
+  return storedResult(out).history.map(({ seconds: _s, imagesPerSecond: _i, ...rest }) => rest);
+}
+
 
 describe('resuming a killed run', () => {
   beforeAll(async () => {
@@ -75,6 +86,22 @@ describe('resuming a killed run', () => {
     expect(existsSync(join(folder('killed'), 'result.json'))).toBe(false);
     expect(interrupted.epochsDone).toBeLessThan(3);
     console.log(`killed after ${interrupted.epochsDone} finished epoch(s); resuming`);
+    expect(interrupted.environment?.threads).toBe(2);
+
+    if (name === 'sqakd') {
+      const before = folderSnapshot(folder('killed'));
+      const otherThreads = sqakd(studentArgs('killed', 1));
+      expect(otherThreads.status).toBe(1);
+      expect(String(otherThreads.stderr)).toMatch(/trained under another numeric environment \(threads 2 -> 1\).*--allow-env-change/);
+      expect(folderSnapshot(folder('killed'))).toEqual(before);
+      cpSync(folder('killed'), folder('allowed'), { recursive: true });
+      const allowed = sqakd([...studentArgs('allowed', 1), '--allow-env-change']);
+      expect(allowed.status, String(allowed.stderr)).toBe(0);
+      const result = storedResult('allowed');
+      expect(result.environment.threads).toBe(1);
+      expect(result.environmentChanges).toHaveLength(1);
+      expect(result.environmentChanges![0]).toMatchObject({ afterEpochs: interrupted.epochsDone, from: { threads: 2 }, to: { threads: 1 } });
+    }
 
     const resumed = sqakd(studentArgs('killed'));
     expect(resumed.status, String(resumed.stderr)).toBe(0);

@@ -51,6 +51,25 @@ describe('matrix spec validation', () => {
     expect(problems).toHaveLength(6);
   });
 
+  it('names an empty axis, a repeated value and a seed that is not a non-negative integer as such', () => {
+    // Issue 14: an empty axis was reported as an --only problem, a repeated seed ran once silently, and --set
+    // seed=a said "seed NaN".
+    expect(assembleMatrixSpec({ grid: { ...grid, method: [] } }, 'test').problems)
+      .toEqual(["grid: axis 'method' is empty (give at least one value)"]);
+    expect(assembleMatrixSpec({ grid: { ...grid, seed: [1, 2, 1] } }, 'test').problems)
+      .toEqual(['grid: seed 1 is listed twice (each value names one cell)']);
+    expect(assembleMatrixSpec({ grid: { ...grid, method: ['ce', 'ce'] } }, 'test').problems)
+      .toEqual(['grid: method "ce" is listed twice (each value names one cell)']);
+    expect(assembleMatrixSpec({ grid: { ...grid, seed: ['a', 1.5] } }, 'test').problems).toEqual([
+      'grid: seed "a" must be a non-negative integer', 'grid: seed 1.5 must be a non-negative integer',
+    ]);
+    expect(assembleMatrixSpec({ grid }, 'test', { set: ['seed=a,-1'] }).problems).toEqual([
+      "--set seed=a,-1: seed 'a' must be a non-negative integer", "--set seed=a,-1: seed '-1' must be a non-negative integer",
+    ]);
+    expect(assembleMatrixSpec({ grid }, 'test', { set: ['seed=3,3'] }).problems).toEqual(["--set seed=3,3: seed '3' is listed twice"]);
+    expect(assembleMatrixSpec({ grid }, 'test', { only: ['seed=2'] }).problems).toEqual(['--only seed=2 leaves no cell in the matrix']);
+  });
+
   it('rejects unknown axis values, impossible combinations and missing data before anything runs, listing all', () => {
     const empty = join(work, 'empty-data');
     mkdirSync(empty, { recursive: true });
@@ -100,6 +119,7 @@ describe('matrix spec validation', () => {
     const expected = [
       /^unknown key 'flavour'/, /^exclude\[0\]: method 'sqkad' is in no grid \(its values: ce, at, fsp:label-free, kd\)/,
       /^exclude\[1\]: bits 'W3A3' is in no grid/, /^--set colour=red: expected axis=value/,
+      /^--only seed=1,x: seed 'x' must be a non-negative integer/,
       /unknown architecture 'resnet21'/, /method fsp cannot run label-free/,
       new RegExp(`cifar10 not found: expected the folder ${join(empty, 'cifar-10-batches-bin')}`),
       // Each valid cell is still resolved: AT reads taps the (stand-in) architecture lacks, on both datasets.
