@@ -38,7 +38,16 @@ describe('pre-stage through the trainer: 2 pre-stage epochs then 1 main epoch, r
     const initial = createDistiller(ft, { ...DEFAULT_METHOD_SETTINGS, options: { ...ft.options } }, student, teacher,
       [32, 32, 3], PRE_STAGE_TRAIN_IMAGES, deriveSeed(1, 'distiller'))!;
     const distillerKeys = [...runs.final.keys()].filter((k) => k.startsWith('distiller/'));
-    expect(distillerKeys.length).toBe(18);
+    // 9 convs (weight, bias) and a batch norm after each (weight, bias, running mean and variance).
+    expect(distillerKeys.length).toBe(9 * 2 + 9 * 4);
+    // The frozen paraphraser runs in evaluation mode in the main stage: its running statistics do not move either.
+    const paraphraserStatistics = distillerKeys.filter((k) => k.startsWith('distiller/paraphraser.') && /running(Mean|Var)$/.test(k));
+    expect(paraphraserStatistics.length).toBe(12);
+    for (const key of paraphraserStatistics) {
+      // They move in the pre-stage (its second epoch changes them again), then not in the main stage.
+      expect(values(runs.afterPreStage, key), key).not.toEqual(values(runs.afterFirstPreEpoch, key));
+      expect(values(runs.final, key), key).toEqual(values(runs.afterPreStage, key));
+    }
     for (const p of initial.namedParameters()) {
       const key = `distiller/${p.name}`;
       const init = Array.from(p.variable.dataSync());
