@@ -11,11 +11,10 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { type BackendName, numericEnvironment, type NumericEnvironment } from '../engine/index.ts';
-
 import { firstImages, type ImageSet } from '../datasets/imageSet.ts';
 import { DataLoader } from '../datasets/loader.ts';
 import { datasetSpec } from '../datasets/registry.ts';
+import { type BackendName, numericEnvironment, type NumericEnvironment } from '../engine/index.ts';
 import type { FeatureDistiller } from '../methods/distiller.ts';
 import { type LossInputs, readsLabels } from '../methods/method.ts';
 import { trainingMethod } from '../methods/registry.ts';
@@ -25,7 +24,6 @@ import { deriveSeed, setDropoutSeed } from '../models/nn/index.ts';
 import { calibrateQuantizers, quantizeModel } from '../models/quantize.ts';
 import { createModel } from '../models/registry.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
-import { canonicalJson } from './canonicalJson.ts';
 import { type Checkpoint, loadCheckpoint, loadModelTensors, modelTensors, saveCheckpoint } from './checkpoint.ts';
 import { createDistiller, featureParameters } from './distillation.ts';
 import { evaluate } from './evaluate.ts';
@@ -41,7 +39,7 @@ import { type EnvironmentChange, environmentDifference } from './runEnvironment.
 import {
   type CheckpointMeta, describeCheckpoint, disposeTensors, type EpochRecord, modelFromCheckpoint,
 } from './trainedModel.ts';
-import { quantizationSpec, type TrainConfig, upgradeStoredConfig } from './trainConfig.ts';
+import { quantizationSpec, type TrainConfig } from './trainConfig.ts';
 import { NonFiniteGradientError, trainingStep } from './trainingStep.ts';
 
 /** result.json: the fields DESIGN's contract lists, and the resolved configuration. */
@@ -138,11 +136,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
   }
   const environment = numericEnvironment(place.backend as BackendName);
   const resume = existsSync(checkpointPath) ? loadCheckpoint<CheckpointMeta>(checkpointPath) : undefined;
-  if (resume && canonicalJson(upgradeStoredConfig(resume.meta.config)) !== canonicalJson(config)) {
-    disposeTensors(resume.tensors);
-    throw new Error(`${place.out} holds a run with another configuration (${describeCheckpoint(resume.meta)}); ` +
-      'use another --out, or --force to move its files into a replaced-<time>/ folder');
-  }
+  // claimOutputFolder refused a checkpoint of another configuration: one found here is this run's.
   if (resume && resume.meta.epochsDone >= phase.epochs && existsSync(resultPath)) {
     disposeTensors(resume.tensors);
     log(`${place.out}: already finished (${resume.meta.epochsDone} epochs)`);
