@@ -15,6 +15,9 @@ const TRAINING = [
   'test/runs/badInput.test.ts',
   'test/runs/matrix/runner.test.ts',
   'test/runs/matrix/redisQueue.test.ts',
+  'test/runs/matrix/progressRun.test.ts',
+  'test/runs/safetensors.test.ts',
+  'test/runs/runRecords.test.ts',
 ];
 
 const shared = {

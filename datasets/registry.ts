@@ -1,5 +1,6 @@
 // The datasets the suite knows: how each is loaded, the size the model sees, its normalisation constants and the
 // augmentation its training loader applies (SPEC sections 4-5).
+import { didYouMean } from '../engine/didYouMean.ts';
 import type { Augmentation } from './augmentation.ts';
 import { loadCifar10, loadCifar100 } from './cifar.ts';
 import type { ImageSet, Split } from './imageSet.ts';
@@ -122,6 +123,6 @@ export const DATASETS: Record<string, DatasetSpec> = {
 /** The spec of a dataset by name; an unknown name is an error listing the valid ones. */
 export function datasetSpec(name: string): DatasetSpec {
   const found = Object.hasOwn(DATASETS, name) ? DATASETS[name] : undefined;
-  if (!found) throw new Error(`unknown dataset '${name}' (valid: ${Object.keys(DATASETS).join(', ')})`);
+  if (!found) throw new Error(`unknown dataset '${name}'${didYouMean(name, Object.keys(DATASETS))} (valid: ${Object.keys(DATASETS).join(', ')})`);
   return found;
 }

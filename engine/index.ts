@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 export {
   BACKEND_NAMES, type BackendName, describeBackend, initBackend, numericEnvironment, type NumericEnvironment, parseBackendRequest,
 } from './loader.ts';
+export { SettingError } from './libtorch/addon.ts';
 export { libtorchKernelNames } from './libtorch/register.ts';
 export {
   DEFAULT_MEMORY_CACHE_FRACTION, defaultMemoryCacheLimit, emptyCache, memoryCacheInfo, type MemoryCacheInfo,

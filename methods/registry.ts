@@ -1,5 +1,6 @@
 // The training methods by name: the three objectives and the feature-distillation methods of SPEC section 3.
 // Adding one means a file in methods/ and a line here.
+import { didYouMean } from '../engine/didYouMean.ts';
 import { at } from './at.ts';
 import { cc } from './cc.ts';
 import { ce } from './ce.ts';
@@ -22,8 +23,9 @@ export const METHODS: Record<string, TrainingMethod> = {
 
 /** A method by name; an unknown name is an error listing the valid ones. */
 export function trainingMethod(name: string): TrainingMethod {
-  const method = METHODS[name];
-  if (!method) throw new Error(`unknown method '${name}' (valid: ${Object.keys(METHODS).join(', ')})`);
+  const method = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
+  const valid = Object.keys(METHODS);
+  if (!method) throw new Error(`unknown method '${name}'${didYouMean(name, valid)} (valid: ${valid.join(', ')})`);
   return method;
 }
 

@@ -1,4 +1,5 @@
 // The architectures by name. Adding one means a file in models/ and a line here.
+import { didYouMean } from '../engine/didYouMean.ts';
 import type { ArchitectureOptions, Classifier } from './classifier.ts';
 import { CnnSmall } from './cnnSmall.ts';
 import { MobileNetV2 } from './mobilenetV2.ts';
@@ -32,11 +33,17 @@ export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);
 }
 
+/** An architecture by name; an unknown name is an error listing the valid ones. */
+export function architectureSpec(name: string): ArchitectureSpec {
+  const spec = Object.hasOwn(ARCHITECTURES, name) ? ARCHITECTURES[name] : undefined;
+  const valid = architectureNames();
+  if (!spec) throw new Error(`unknown architecture '${name}'${didYouMean(name, valid)} (valid: ${valid.join(', ')})`);
+  return spec;
+}
+
 /** Builds an architecture with weights drawn from `seed`; an unknown name is an error listing the valid ones. */
 export function createModel(name: string, options: ArchitectureOptions & { seed: number }): Classifier {
-  const spec = ARCHITECTURES[name];
-  if (!spec) throw new Error(`unknown architecture '${name}' (valid: ${architectureNames().join(', ')})`);
-  const model = spec.build(options);
+  const model = architectureSpec(name).build(options);
   initializeParameters(model, options.seed);
   return model;
 }

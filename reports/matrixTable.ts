@@ -1,7 +1,8 @@
 // The results table of a matrix: one row per cell (its teacher rows first), with the quantizer variant that ran,
 // the final and best top-1, the teacher's, the difference to the CE baseline of the same dataset, architecture,
-// quantizer and variant, bits and seed, speed and wall time; written (atomically) as Markdown and CSV under
-// reports/<matrix>/.
+// quantizer and variant, bits and seed, speed and wall time, and the run's warnings (a weak teacher); written
+// (atomically) as Markdown and CSV under reports/<matrix>/, both with numbers rounded to REPORT_PRECISION (a
+// difference of 0.001 points in a table is noise, and full float digits hide the ones that matter).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -33,7 +34,19 @@ export interface ReportRow {
   imagesPerSecond: number | null;
   wallSeconds: number | null;
   status: 'finished' | 'failed' | 'not run';
+  /** The result's warnings (trainer.ts: a teacher below the top-1 threshold), '; '-joined; '' when none. */
+  warnings: string;
   cell: string;
+}
+
+/** Decimals of the tables' numbers: accuracies and their differences in points, throughput, wall time. */
+export const REPORT_PRECISION = { accuracy: 2, imagesPerSecond: 1, seconds: 1 } as const;
+
+/** The decimals a numeric column is rounded to; undefined for the integer columns (seed, epochs). */
+function decimals(key: keyof ReportRow): number | undefined {
+  if (key === 'imagesPerSecond') return REPORT_PRECISION.imagesPerSecond;
+  if (key === 'wallSeconds') return REPORT_PRECISION.seconds;
+  return key === 'seed' || key === 'epochs' ? undefined : REPORT_PRECISION.accuracy;
 }
 
 /** The rows of a matrix from what its run store holds now. */
@@ -52,7 +65,8 @@ export function reportRows(plan: MatrixPlan, store: RunStore): ReportRow[] {
       seed: cell.config.seed, epochs: cell.config.phase.epochs,
       top1: finished?.top1 ?? null, top1Best: finished?.top1Best ?? null, teacherTop1: finished?.teacherTop1 ?? null,
       deltaVsCe: null, imagesPerSecond: finished?.imagesPerSecond ?? null, wallSeconds: finished?.wallSeconds ?? null,
-      status: finished ? 'finished' : store.failure(cell.id) ? 'failed' : 'not run', cell: cell.id,
+      status: finished ? 'finished' : store.failure(cell.id) ? 'failed' : 'not run',
+      warnings: (finished?.warnings ?? []).join('; '), cell: cell.id,
     };
   });
   // STE and Hessian-delta cells, say, are different quantizers: each is measured against its own CE baseline.
@@ -72,16 +86,29 @@ const COLUMNS: { key: keyof ReportRow; title: string }[] = [
   { key: 'seed', title: 'seed' }, { key: 'epochs', title: 'epochs' }, { key: 'top1', title: 'top-1 %' },
   { key: 'top1Best', title: 'best top-1 %' }, { key: 'teacherTop1', title: 'teacher top-1 %' },
   { key: 'deltaVsCe', title: 'vs CE (points)' }, { key: 'imagesPerSecond', title: 'img/s' },
-  { key: 'wallSeconds', title: 'wall s' }, { key: 'status', title: 'status' }, { key: 'cell', title: 'cell' },
+  { key: 'wallSeconds', title: 'wall s' }, { key: 'status', title: 'status' }, { key: 'warnings', title: 'warnings' },
+  { key: 'cell', title: 'cell' },
 ];
+
+/** A number rounded to its column's decimals, as text; integer columns as they are. */
+function rounded(v: number, key: keyof ReportRow): string {
+  const places = decimals(key);
+  return places === undefined ? String(v) : v.toFixed(places);
+}
 
 function display(row: ReportRow, key: keyof ReportRow): string {
   const v = row[key];
   if (v === null) return '-';
-  if (typeof v !== 'number') return v;
-  if (key === 'deltaVsCe') return `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
-  if (key === 'imagesPerSecond' || key === 'wallSeconds') return v.toFixed(0);
-  return key === 'seed' || key === 'epochs' ? String(v) : v.toFixed(2);
+  if (typeof v !== 'number') return key === 'warnings' && v === '' ? '-' : v;
+  if (key === 'deltaVsCe') return `${v >= 0 ? '+' : ''}${rounded(v, key)}`;
+  return rounded(v, key);
+}
+
+/** The line under the Markdown table saying how its numbers are rounded. */
+export function precisionNote(): string {
+  const p = REPORT_PRECISION;
+  return `Rounded: top-1 and differences to ${p.accuracy} decimals (percent, points), img/s to ${p.imagesPerSecond}, ` +
+    `wall seconds to ${p.seconds}; table.csv likewise.`;
 }
 
 /** A Markdown table of the rows. */
@@ -91,9 +118,13 @@ export function markdownTable(rows: ReportRow[]): string {
   return [head, rule, ...rows.map((r) => `| ${COLUMNS.map((c) => display(r, c.key)).join(' | ')} |`)].join('\n');
 }
 
-/** The rows as CSV with full-precision numbers (empty where there is no value). */
+/** The rows as CSV, numbers rounded to REPORT_PRECISION (empty where there is no value). */
 export function csvTable(rows: ReportRow[]): string {
-  return stringify(rows.map((r) => COLUMNS.map((c) => r[c.key] ?? '')), { header: true, columns: COLUMNS.map((c) => c.key) });
+  const cell = (r: ReportRow, key: keyof ReportRow) => {
+    const v = r[key];
+    return v === null ? '' : typeof v === 'number' ? rounded(v, key) : v;
+  };
+  return stringify(rows.map((r) => COLUMNS.map((c) => cell(r, c.key))), { header: true, columns: COLUMNS.map((c) => c.key) });
 }
 
 const REPORT_FILES = ['table.md', 'table.csv'];
@@ -111,7 +142,7 @@ export function writeMatrixTables(plan: MatrixPlan, store: RunStore, dir: string
   mkdirSync(dir, { recursive: true });
   const md = join(dir, 'table.md');
   const csv = join(dir, 'table.csv');
-  writeFileAtomic(md, `# ${plan.name}\n\n${markdownTable(rows)}\n`);
+  writeFileAtomic(md, `# ${plan.name}\n\n${markdownTable(rows)}\n\n${precisionNote()}\n`);
   writeFileAtomic(csv, csvTable(rows));
   return [md, csv];
 }

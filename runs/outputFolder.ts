@@ -4,11 +4,13 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { RunRefusedError } from './runRefused.ts';
+
 /** How the writer sees one entry of the folder. */
 export type EntryVerdict = 'this-run' | 'other-run' | 'foreign';
 
 /** A folder that may not be written to; its message names the files, the reason and the way out. */
-export class OutputFolderError extends Error {}
+export class OutputFolderError extends RunRefusedError {}
 
 export interface ClaimOptions {
   /** Move whatever is there (but earlier replaced-* folders) aside, then write. */

@@ -1,44 +1,58 @@
-// A progress line for training epochs: redrawn in place on a terminal, a few plain lines otherwise (logs, CI).
+// Where the trainer reports its progress: a sink that opens one EpochProgress per epoch and is told, with each
+// epoch, how much of the run is left after it, so that a sink can estimate the whole run's time (runEta.ts). The
+// terminal bar (terminalProgress.ts) and a matrix worker's progress file (matrix/cellProgress.ts) are sinks.
+import { TerminalProgress } from './terminalProgress.ts';
+
 export interface ProgressStats {
+  /** Mean training loss of the epoch so far. */
   loss: number;
   imagesPerSecond: number;
 }
 
-export class ProgressBar {
-  private readonly tty: boolean;
-  private lastDraw = 0;
-  private lastQuarter = 0;
+/** The epoch about to run, and the epochs after it. */
+export interface EpochInfo {
+  /** `epoch 3/30`, `pre-stage 1/2`. */
+  label: string;
+  stage: 'pre' | 'main';
+  /** 0-based index within its stage. */
+  epoch: number;
+  /** Epochs of its stage. */
+  epochs: number;
+  /** Steps per epoch (the same in every stage: one loader). */
+  steps: number;
+  /** Epochs of later stages still to run after this stage: the main stage's, during the pre-stage; else 0. */
+  laterEpochs: number;
+}
 
-  constructor(private readonly label: string, private readonly total: number,
-    private readonly stream: NodeJS.WriteStream = process.stderr) {
-    this.tty = Boolean(stream.isTTY);
-  }
+/** One epoch's reports. */
+export interface EpochProgress {
+  /** `step` of the epoch's steps are done. */
+  update(step: number, stats: ProgressStats): void;
+  /** The epoch (evaluation included) is over; `summary` says how it went. */
+  finish(summary: string): void;
+}
 
-  /** Reports `done` of `total` steps. */
-  update(done: number, stats: ProgressStats): void {
-    const now = performance.now();
-    if (this.tty) {
-      if (now - this.lastDraw < 100 && done < this.total) return;
-      this.lastDraw = now;
-      const width = 24;
-      const filled = Math.round((width * done) / this.total);
-      this.stream.write(`\r${this.label} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${this.total} ` +
-        `${this.describe(stats)}\x1b[K`);
-    } else {
-      const quarter = Math.floor((4 * done) / this.total);
-      if (quarter > this.lastQuarter) {
-        this.lastQuarter = quarter;
-        this.stream.write(`${this.label} ${done}/${this.total} ${this.describe(stats)}\n`);
-      }
-    }
-  }
+export interface ProgressSink {
+  /** Opens the reports of the epoch about to run. */
+  epoch(info: EpochInfo): EpochProgress;
+}
 
-  /** Ends the line with a summary. */
-  finish(summary: string): void {
-    this.stream.write(this.tty ? `\r${this.label} ${summary}\x1b[K\n` : `${this.label} ${summary}\n`);
-  }
+/** The sink for RunPlace.progress: a stream gets the terminal bar (stderr when absent), null none. */
+export function progressSinkFor(progress: NodeJS.WriteStream | ProgressSink | null | undefined): ProgressSink | null {
+  if (progress === null) return null;
+  if (progress === undefined) return new TerminalProgress(process.stderr);
+  return 'write' in progress ? new TerminalProgress(progress) : progress;
+}
 
-  private describe(stats: ProgressStats): string {
-    return `loss ${stats.loss.toFixed(4)} ${Math.round(stats.imagesPerSecond)} img/s`;
-  }
+/** A sink that reports to each of `sinks`. */
+export function allSinks(...sinks: ProgressSink[]): ProgressSink {
+  return {
+    epoch(info) {
+      const epochs = sinks.map((s) => s.epoch(info));
+      return {
+        update: (step, stats) => epochs.forEach((e) => e.update(step, stats)),
+        finish: (summary) => epochs.forEach((e) => e.finish(summary)),
+      };
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // The paper's training recipes (SPEC section 4) as named presets, so nobody retypes its hyper-parameters. A recipe
 // gives the full-precision teacher's settings and, for a quantizer and bit widths, the student's.
+import { didYouMean } from '../engine/didYouMean.ts';
 import type { Schedule } from './optim/schedule.ts';
 
 export interface OptimizerSpec {
@@ -117,8 +118,8 @@ export function recipeNames(): string[] {
 
 /** A recipe by name; unknown names are an error listing the valid ones. */
 export function recipe(name: string): Recipe {
-  const r = RECIPES[name];
-  if (!r) throw new Error(`unknown recipe '${name}' (valid: ${recipeNames().join(', ')})`);
+  const r = Object.hasOwn(RECIPES, name) ? RECIPES[name] : undefined;
+  if (!r) throw new Error(`unknown recipe '${name}'${didYouMean(name, recipeNames())} (valid: ${recipeNames().join(', ')})`);
   return r;
 }
 

@@ -1,6 +1,6 @@
 // The step benchmark of DESIGN's contract: one SQAKD training step of a quantized student distilling from a frozen
 // full-precision teacher of the same architecture (student forward/backward, teacher forward, KL, both Adam
-// optimizers with the CIFAR recipe's settings), on a fixed random CIFAR-sized batch, timed with tinybench. The
+// optimizers with the CIFAR recipe's settings), on a fixed random batch (CIFAR-sized unless told otherwise), timed with tinybench. The
 // same work as ../shared/bench/reference_step.py, which it can run side by side.
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
@@ -18,7 +18,11 @@ export interface StepBenchOptions {
   batch: number;
   steps: number;
   quantizer: string;
+  /** The images' shape and classes (default: CIFAR-10's 32x32x3, 10 classes). */
+  input?: { height: number; width: number; channels: number; classes: number };
 }
+
+const CIFAR_INPUT = { height: 32, width: 32, channels: 3, classes: 10 };
 
 export interface StepBenchResult {
   benchmark: 'sqakd-step';
@@ -34,12 +38,13 @@ export interface StepBenchResult {
 
 /** Times `steps` SQAKD training steps after two warm-up steps. */
 export async function benchStep(options: StepBenchOptions): Promise<StepBenchResult> {
-  const input = { classes: 10, inChannels: 3 };
+  const shape = options.input ?? CIFAR_INPUT;
+  const input = { classes: shape.classes, inChannels: shape.channels };
   const teacher = createModel(options.arch, { ...input, seed: 2 }).eval();
   const student = createModel(options.arch, { ...input, seed: 1 });
   quantizeModel(student, { quantizer: options.quantizer, wBits: options.bits, aBits: options.bits });
   student.train();
-  const x = tf.randomNormal([options.batch, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const x = tf.randomNormal([options.batch, shape.height, shape.width, shape.channels], 0, 1, 'float32', 3) as tf.Tensor4D;
   calibrateQuantizers(student, x);
   const params = student.namedParameters();
   const optimizers = [

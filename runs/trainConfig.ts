@@ -6,7 +6,7 @@ import { DEFAULT_METHOD_SETTINGS, type MethodSettings } from '../methods/method.
 import { checkBits } from '../methods/quantizers/quantizer.ts';
 import { QUANTIZERS, quantizerFamily } from '../methods/quantizers/registry.ts';
 import { trainingMethod } from '../methods/registry.ts';
-import { ARCHITECTURES, architectureNames } from '../models/registry.ts';
+import { architectureNames, architectureSpec } from '../models/registry.ts';
 import { defaultRecipeName, type PhaseRecipe, recipe as recipeByName, type Recipe } from './recipes.ts';
 
 export const FULL_PRECISION = 'none';
@@ -127,7 +127,7 @@ export function resolveTrainConfig(request: TrainRequest): TrainConfig {
   if (!dataset) throw new Error('no dataset: pass --dataset (or a --recipe that names one)');
   if (!arch) throw new Error(`no architecture: pass --arch (valid: ${architectureNames().join(', ')})`);
   datasetSpec(dataset);
-  if (!ARCHITECTURES[arch]) throw new Error(`unknown architecture '${arch}' (valid: ${architectureNames().join(', ')})`);
+  architectureSpec(arch);
 
   const bitsGiven = request.wBits !== undefined || request.aBits !== undefined;
   const quantizer = request.quantizer ?? (bitsGiven ? 'ewgs' : FULL_PRECISION);

@@ -18,29 +18,37 @@ import { type BackendName, numericEnvironment, type NumericEnvironment } from '.
 import type { FeatureDistiller } from '../methods/distiller.ts';
 import { type LossInputs, readsLabels } from '../methods/method.ts';
 import { trainingMethod } from '../methods/registry.ts';
-import { trainingLoss } from '../methods/trainingLoss.ts';
+import {
+  type LossBreakdown, type LossTermName, lossWeights, trainingLoss, trainingLossTerms,
+} from '../methods/trainingLoss.ts';
 import type { Classifier } from '../models/classifier.ts';
 import { deriveSeed, setDropoutSeed } from '../models/nn/index.ts';
 import { calibrateQuantizers, quantizeModel } from '../models/quantize.ts';
 import { createModel } from '../models/registry.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
-import { type Checkpoint, loadCheckpoint, loadModelTensors, modelTensors, saveCheckpoint } from './checkpoint.ts';
+import {
+  type Checkpoint, loadCheckpoint, loadModelTensors, modelTensors, readCheckpointMeta, saveCheckpoint,
+} from './checkpoint.ts';
 import { createDistiller, featureParameters } from './distillation.ts';
 import { evaluate } from './evaluate.ts';
 import { estimateDeltas, HESSIAN_EVERY, setDeltas } from './ewgsDeltas.ts';
 import { learningRateAt } from './optim/schedule.ts';
 import { claimOutputFolder } from './outputFolder.ts';
+import { type Provenance, runProvenance } from './provenance.ts';
+import { quantizerSummary } from './quantizerSummary.ts';
 import {
   createOptimizerGroups, disposeGroups, type OptimizerGroup, optimizerTensors, restoreOptimizerGroups,
 } from './optimizerGroups.ts';
-import { ProgressBar } from './progress.ts';
+import { type ProgressSink, progressSinkFor } from './progress.ts';
 import { RUN_FILES, runFolderJudge } from './runFolder.ts';
+import { refusedOnError, RunRefusedError } from './runRefused.ts';
 import { type EnvironmentChange, environmentDifference } from './runEnvironment.ts';
+import { checkTeacher, type TeacherCheck } from './teacherCheck.ts';
 import {
-  type CheckpointMeta, describeCheckpoint, disposeTensors, type EpochRecord, modelFromCheckpoint,
+  type CheckpointMeta, describeCheckpoint, disposeTensors, type EpochLoss, type EpochRecord, modelFromCheckpoint,
 } from './trainedModel.ts';
 import { quantizationSpec, type TrainConfig } from './trainConfig.ts';
-import { NonFiniteGradientError, trainingStep } from './trainingStep.ts';
+import { NonFiniteGradientError, trainingStepWithTerms } from './trainingStep.ts';
 
 /** result.json: the fields DESIGN's contract lists, and the resolved configuration. */
 export interface RunResult {
@@ -65,6 +73,10 @@ export interface RunResult {
   environment: NumericEnvironment;
   /** Resumes that continued under another environment (--allow-env-change); absent when there were none. */
   environmentChanges?: EnvironmentChange[];
+  /** Code, versions, machine and times of the run (absent in results written before it was recorded). */
+  provenance?: Provenance;
+  /** Findings about the run that do not stop it (a weak teacher); absent when there are none. */
+  warnings?: string[];
   history: EpochRecord[];
 }
 
@@ -72,8 +84,8 @@ export interface RunPlace {
   out: string;
   dataDir: string;
   backend: string;
-  /** Progress lines (stderr by default); null for silence. */
-  progress?: NodeJS.WriteStream | null;
+  /** Where progress goes: a stream gets the terminal bar (stderr by default), a sink the reports; null for silence. */
+  progress?: NodeJS.WriteStream | ProgressSink | null;
   /** One-line notes (stdout by default). */
   log?: (line: string) => void;
   /** Called after every training step (a matrix worker checks there that its runner is still alive). */
@@ -84,6 +96,11 @@ export interface RunPlace {
   allowEnvChange?: boolean;
   /** Files and patterns of the caller's own in the folder (a matrix cell's definition, lock and log). */
   companionFiles?: readonly (string | RegExp)[];
+  /**
+   * The weak-teacher check (teacherCheck.ts): a teacher whose top-1 is below minTop1 (default 2x chance) gets a
+   * warning, or with action 'error' the run is refused before training. Not part of the run's configuration.
+   */
+  teacherCheck?: TeacherCheck;
 }
 
 /** The teacher: a trained model of the same architecture and classes, frozen in evaluation mode. */
@@ -103,13 +120,20 @@ function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
 
+/** The log's names for a phase's optimizers (createOptimizerGroups: the model's, then the quantizers' if apart). */
+function optimizerNames(groups: OptimizerGroup[]): string[] {
+  return groups.map((_, i) => (i === 0 ? 'model' : 'quantizer'));
+}
+
 interface EpochPlan {
   label: string;
   stage: 'pre' | 'main';
   epoch: number;
   epochs: number;
   groups: OptimizerGroup[];
-  loss: (inputs: LossInputs) => tf.Scalar;
+  loss: (inputs: LossInputs) => LossBreakdown;
+  /** The weight of each of the loss's terms, for the log. */
+  weights: Record<LossTermName, number>;
   /** Whether the learning rate follows the phase's schedule (the pre-stage keeps the base rate). */
   scheduled: boolean;
 }
@@ -117,12 +141,12 @@ interface EpochPlan {
 /** Trains (or resumes, or returns the finished result of) the run in `place.out`. */
 export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
   const log = place.log ?? ((line: string) => console.log(line));
-  const progressStream = place.progress === undefined ? process.stderr : place.progress;
+  const progressSink = progressSinkFor(place.progress);
   const spec = datasetSpec(config.dataset);
   const method = trainingMethod(config.method);
   const { phase, settings } = config;
-  const trainSet: ImageSet = firstImages(spec.load(place.dataDir, 'train'), config.trainImages);
-  const testSet: ImageSet = spec.load(place.dataDir, 'test');
+  const trainSet: ImageSet = refusedOnError(() => firstImages(spec.load(place.dataDir, 'train'), config.trainImages));
+  const testSet: ImageSet = refusedOnError(() => spec.load(place.dataDir, 'test'));
 
   const checkpointPath = join(place.out, RUN_FILES.checkpoint);
   const resultPath = join(place.out, RUN_FILES.result);
@@ -142,12 +166,25 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
     log(`${place.out}: already finished (${resume.meta.epochsDone} epochs)`);
     return JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
   }
+  const attemptStartedAt = new Date().toISOString();
+  const startedAt = resume ? resume.meta.startedAt ?? attemptStartedAt : attemptStartedAt;
+  // Checked before anything is trained or written, from the teacher's metadata alone.
+  let warnings: string[];
+  try {
+    const teacherMeta = config.teacher ? refusedOnError(() => readCheckpointMeta<CheckpointMeta>(config.teacher!)) : undefined;
+    const weak = checkTeacher(teacherMeta?.history.at(-1)?.top1 ?? null, spec.classes, place.teacherCheck);
+    warnings = weak ? [weak] : [];
+  } catch (e) {
+    if (resume) disposeTensors(resume.tensors);
+    throw e;
+  }
+  for (const warning of warnings) log(`${place.out}: ${warning}`);
   const environmentChanges: EnvironmentChange[] = [...(resume?.meta.environmentChanges ?? [])];
   if (resume?.meta.environment) {
     const difference = environmentDifference(resume.meta.environment, environment);
     if (difference && !place.allowEnvChange) {
       disposeTensors(resume.tensors);
-      throw new Error(`${place.out} was trained under another numeric environment (${difference}); resumed here it ` +
+      throw new RunRefusedError(`${place.out} was trained under another numeric environment (${difference}); resumed here it ` +
         'would reproduce neither environment\'s run: resume it as it started (same backend, device, --threads), or ' +
         'pass --allow-env-change to continue and record the change in result.json');
     }
@@ -166,7 +203,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
   try {
     let teacherTop1: number | null = null;
     if (config.teacher) {
-      const loaded = loadTeacher(config.teacher, config, spec.classes);
+      const loaded = refusedOnError(() => loadTeacher(config.teacher!, config, spec.classes));
       teacher = loaded.model;
       teacherTop1 = loaded.checkpoint.meta.history.at(-1)?.top1 ?? null;
       // SPEC section 1: the student starts from the teacher's weights.
@@ -234,7 +271,10 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
     const labels = readsLabels(method, settings);
     const loader = loaderFor(labels);
     const steps = loader.batchesPerEpoch();
-    const mainLoss = (inputs: LossInputs) => trainingLoss(method, distiller, settings, inputs);
+    const mainLoss = (inputs: LossInputs) => trainingLossTerms(method, distiller, settings, inputs);
+    const mainWeights = lossWeights(method, settings, distiller?.usedInMainStage ?? false);
+    // A warning goes on the first record logged after it arose (the log is rebuilt from the records on a resume).
+    let pendingWarnings = warnings.filter((w) => ![...preHistory, ...history].some((h) => h.warnings?.includes(w)));
     // Pre-stage epochs draw their data order from their own epoch numbers; the main stage continues after them.
     const preEpochsOffset = preGroups.length ? settings.preEpochs : 0;
 
@@ -243,7 +283,7 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         format: 1, config, input: { classes: spec.classes, channels: spec.channels, height: spec.height, width: spec.width },
         epochsDone: history.length, history, preHistory, optimizerSteps: groups.map((g) => g.optimizer.state().step),
         preOptimizerSteps: preGroups.length ? preGroups.map((g) => g.optimizer.state().step) : undefined,
-        teacherTop1, backend: place.backend, ewgsDeltas, environment,
+        teacherTop1, backend: place.backend, ewgsDeltas, environment, startedAt,
         ...(environmentChanges.length ? { environmentChanges } : {}),
       };
       saveCheckpoint(checkpointPath, meta, new Map([
@@ -255,8 +295,10 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
     /** Trains one epoch; returns its record. */
     const runEpoch = (plan: EpochPlan): EpochRecord => {
       const start = performance.now();
-      const progress = progressStream ? new ProgressBar(plan.label, steps, progressStream) : null;
+      const progress = progressSink?.epoch({ label: plan.label, stage: plan.stage, epoch: plan.epoch, epochs: plan.epochs,
+        steps, laterEpochs: plan.stage === 'pre' ? phase.epochs - history.length : 0 });
       let lossSum = 0;
+      const termSums: Record<LossTermName, number> = { ce: 0, kl: 0, feature: 0 };
       let images = 0;
       let lr = 0;
       let step = 0;
@@ -275,7 +317,9 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
         };
         let loss: number;
         try {
-          loss = trainingStep(student, teacher, batch, plan.loss, plan.groups.map((g) => g.optimizer));
+          const outcome = trainingStepWithTerms(student, teacher, batch, plan.loss, plan.groups.map((g) => g.optimizer));
+          loss = outcome.loss;
+          for (const [name, value] of Object.entries(outcome.terms)) termSums[name as LossTermName] += value * batch.indices.length;
         } catch (e) {
           if (e instanceof NonFiniteGradientError) throw stopped(e.message);
           throw e;
@@ -291,11 +335,22 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       }
       const trainSeconds = (performance.now() - start) / 1000;
       const accuracy = evaluate(student, testSet, spec);
+      const quantizers = quantizerSummary(student);
+      const names = optimizerNames(plan.groups);
+      const lossRecord: EpochLoss = {
+        ce: termSums.ce / images, kl: termSums.kl / images, feature: termSums.feature / images, total: lossSum / images,
+        weights: plan.weights,
+      };
       const record: EpochRecord = {
         ...(plan.stage === 'pre' ? { stage: 'pre' as const } : {}),
         epoch: plan.epoch + 1, lr, trainLoss: lossSum / images, top1: accuracy.top1, top5: accuracy.top5,
         imagesPerSecond: images / trainSeconds, seconds: (performance.now() - start) / 1000,
+        loss: lossRecord, testLoss: accuracy.loss,
+        learningRates: Object.fromEntries(plan.groups.map((g, i) => [names[i], g.optimizer.learningRate])),
+        ...(Object.keys(quantizers).length ? { quantizers } : {}),
+        ...(pendingWarnings.length ? { warnings: pendingWarnings } : {}),
       };
+      pendingWarnings = [];
       progress?.finish(`loss ${record.trainLoss.toFixed(4)}, top-1 ${record.top1.toFixed(2)}%, ` +
         `${Math.round(record.imagesPerSecond)} img/s, ${record.seconds.toFixed(1)} s`);
       return record;
@@ -308,8 +363,10 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       for (let epoch = preHistory.length; epoch < settings.preEpochs; epoch++) {
         const record = runEpoch({
           label: `pre-stage ${epoch + 1}/${settings.preEpochs}`, stage: 'pre', epoch, epochs: settings.preEpochs,
-          groups: preGroups, loss: (inputs) => preStage.loss({ student: inputs.student, teacher: inputs.teacher!,
-            indices: inputs.indices ?? new Int32Array() }), scheduled: false,
+          groups: preGroups, loss: (inputs) => {
+            const total = preStage.loss({ student: inputs.student, teacher: inputs.teacher!, indices: inputs.indices ?? new Int32Array() });
+            return { total, terms: { feature: total } };
+          }, weights: { ce: 0, kl: 0, feature: 1 }, scheduled: false,
         });
         preHistory.push(record);
         saveProgress();
@@ -320,14 +377,14 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
     const hessian = config.quantization?.ewgsDelta === 'hessian';
     for (let epoch = history.length; epoch < phase.epochs; epoch++) {
       if (hessian && epoch % HESSIAN_EVERY === 0) {
-        ewgsDeltas = estimateDeltas(student, teacher, mainLoss, distiller, loader, preEpochsOffset + epoch,
-          deriveSeed(config.seed, 'hessian'));
+        ewgsDeltas = estimateDeltas(student, teacher, (inputs) => trainingLoss(method, distiller, settings, inputs),
+          distiller, loader, preEpochsOffset + epoch, deriveSeed(config.seed, 'hessian'));
         const values = Object.values(ewgsDeltas);
         log(`epoch ${epoch + 1}: EWGS delta from the Hessian trace, mean ${mean(values).toExponential(2)} over ${values.length} quantizers`);
       }
       const record = runEpoch({
         label: `epoch ${epoch + 1}/${phase.epochs}`, stage: 'main', epoch, epochs: phase.epochs, groups, loss: mainLoss,
-        scheduled: true,
+        weights: mainWeights, scheduled: true,
       });
       history.push(record);
       saveProgress();
@@ -355,6 +412,10 @@ export function runTraining(config: TrainConfig, place: RunPlace): RunResult {
       config,
       environment,
       ...(environmentChanges.length ? { environmentChanges } : {}),
+      provenance: runProvenance(environment, {
+        startedAt, ...(resume ? { resumedAt: attemptStartedAt } : {}), finishedAt: new Date().toISOString(),
+      }),
+      ...(warnings.length ? { warnings } : {}),
       history,
     };
     writeFileAtomic(resultPath, `${JSON.stringify(result, null, 2)}\n`);

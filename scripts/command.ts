@@ -1,56 +1,64 @@
-// The shape of a `sqakd` subcommand and strict flag parsing with one-line errors that list the valid flags.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// What every `sqakd` subcommand shares: the error that means "bad input", commander options used by several
+// commands, and the checks that turn a flag's text into a number with a one-line error naming the flag.
+import { Argument, InvalidArgumentError, Option } from 'commander';
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
+import { didYouMean } from '../engine/didYouMean.ts';
+import { BACKEND_NAMES } from '../engine/index.ts';
 
-/** Parsed flags: strings, booleans, or lists of strings for repeatable flags. */
+/** Parsed flags as commander hands them to an action (camelCase names). */
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
-export interface Command {
-  summary: string;
-  usage: string;
-  options: Options;
-  run(values: FlagValues, positionals: string[]): Promise<void>;
-}
-
-/** An error meant for the user: printed as one line, without a stack trace. */
+/** An error meant for the user: printed as one line, without a stack trace, and the command exits with BAD_INPUT. */
 export class UsageError extends Error {}
 
-/**
- * `--flag -5` as `--flag=-5`: node's parser takes a value that starts with '-' for another flag and calls the
- * argument ambiguous, so a negative number would never reach the check that says what the flag accepts.
- */
-function attachNegativeNumbers(args: string[], options: Options): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const name = args[i].startsWith('--') ? args[i].slice(2) : undefined;
-    const next = args[i + 1];
-    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
-      out.push(`${args[i]}=${next}`);
-      i++;
-    } else {
-      out.push(args[i]);
-    }
-  }
-  return out;
+/** Collects a repeatable flag's values in order (`--set a=1 --set b=2`). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
-/** Parses `args` against a command's options; unknown or malformed flags become a UsageError listing valid ones. */
-export function parseCommandArgs(name: string, command: Command, args: string[]): {
-  values: FlagValues;
-  positionals: string[];
-} {
-  try {
-    const { values, positionals } = parseArgs({
-      args: attachNegativeNumbers(args, command.options), options: command.options, allowPositionals: true, strict: true,
-    });
-    return { values: values as FlagValues, positionals };
-  } catch (e) {
-    const valid = Object.keys(command.options).map((o) => `--${o}`).join(', ');
-    // node's messages run on with advice about '--'; the first sentence names the problem.
-    const problem = (e as Error).message.split('\n')[0].split('. ')[0];
-    throw new UsageError(`sqakd ${name}: ${problem} (valid options: ${valid})`);
-  }
+/** A flag that may be given several times; its value is the list (absent when never given). */
+export function repeatable(flags: string, description: string): Option {
+  return new Option(flags, `${description} (repeatable)`).argParser(collect);
+}
+
+/** Checks a value against `valid`; commander words the refusal, this adds the valid values and a suggestion. */
+function oneOf(valid: readonly string[]): (value: string) => string {
+  return (value) => {
+    if (!valid.includes(value)) throw new InvalidArgumentError(`valid: ${valid.join(', ')}${didYouMean(value, valid)}`);
+    return value;
+  };
+}
+
+/** An option whose value is one of `valid` (listed in the help); a misspelt value is refused with a suggestion. */
+export function choiceOption(flags: string, description: string, valid: readonly string[]): Option {
+  return new Option(flags, description).choices(valid).argParser(oneOf(valid));
+}
+
+/** A positional argument whose value is one of `valid`, as choiceOption. */
+export function choiceArgument(name: string, description: string, valid: readonly string[]): Argument {
+  return new Argument(name, description).choices(valid).argParser(oneOf(valid));
+}
+
+/** --backend, as every command that runs tfjs takes it. */
+export function backendOption(): Option {
+  return choiceOption('--backend <name>', 'tfjs backend; auto picks libtorch, then tensorflow, then cpu (env SQAKD_BACKEND)',
+    ['auto', ...BACKEND_NAMES]);
+}
+
+/** --data-dir, as every command that reads datasets takes it. */
+export function dataDirOption(): Option {
+  return new Option('--data-dir <dir>', 'folder holding the datasets (env SQAKD_DATA; default ./data)');
+}
+
+/** --threads, the intra-op threads of libtorch. */
+export function threadsOption(what = 'intra-op threads of libtorch (env SQAKD_THREADS; default: every core)'): Option {
+  return new Option('--threads <n>', what);
+}
+
+/** --allow-env-change, for commands that resume runs. */
+export function allowEnvChangeOption(): Option {
+  return new Option('--allow-env-change',
+    'resume a run saved under another numeric environment (threads, backend, BLAS, CPU), recording the change');
 }
 
 /** A flag value as a positive integer, or a UsageError naming the flag. */
@@ -83,11 +91,16 @@ export function stringFlag(value: FlagValues[string]): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A repeatable flag's values, empty when it was not given. */
+export function listFlag(value: FlagValues[string]): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [String(value)];
+}
+
 /** Repeated `--flag key=value` pairs as numbers by key, or a UsageError naming the malformed one. */
 export function keyValueNumbers(value: FlagValues[string], flag: string): Record<string, number> | undefined {
   if (value === undefined) return undefined;
   const out: Record<string, number> = {};
-  for (const pair of Array.isArray(value) ? value : [String(value)]) {
+  for (const pair of listFlag(value)) {
     const [key, raw, ...rest] = pair.split('=');
     const n = Number(raw);
     if (!key || raw === undefined || rest.length || raw.trim() === '' || !Number.isFinite(n)) {

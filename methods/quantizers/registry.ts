@@ -1,6 +1,7 @@
 // The quantizer families by name. A family gives the weight and activation quantizers of a quantized layer and
 // whether the layer learns an output scale. Adding one means a file here and a line below. lsq-paper (the LSQ
 // paper's backward, where the paper's runs used PyTorch's) is a family of its own: it needs no run setting.
+import { didYouMean } from '../../engine/didYouMean.ts';
 import { DorefaQuantizer } from './dorefa.ts';
 import { EwgsQuantizer } from './ewgs.ts';
 import { LsqQuantizer } from './lsq.ts';
@@ -64,7 +65,8 @@ export const QUANTIZERS: Record<string, QuantizerFamily> = {
 
 /** A quantizer family by name; an unknown name is an error listing the valid ones. */
 export function quantizerFamily(name: string): QuantizerFamily {
-  const family = QUANTIZERS[name];
-  if (!family) throw new Error(`unknown quantizer '${name}' (valid: ${Object.keys(QUANTIZERS).join(', ')}, or none)`);
+  const family = Object.hasOwn(QUANTIZERS, name) ? QUANTIZERS[name] : undefined;
+  if (!family) throw new Error(`unknown quantizer '${name}'${didYouMean(name, [...Object.keys(QUANTIZERS), 'none'])} ` +
+    `(valid: ${Object.keys(QUANTIZERS).join(', ')}, or none)`);
   return family;
 }

@@ -1,57 +1,37 @@
 // A matrix spec: the axes a benchmark grid crosses (datasets, architectures, quantizers, bit widths, methods,
-// seeds), the schedule settings every cell shares, and exclusions. Read from JSON or YAML; every problem in a spec
-// is collected and reported together, before anything runs.
+// seeds), the schedule settings every cell shares, and exclusions. Read from JSON or YAML and checked against its
+// schema (matrixSpecSchema.ts); every problem in a spec is collected and reported together, each with its place in
+// the file, before anything runs.
 import { readFileSync } from 'node:fs';
 
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+
+import { didYouMean } from '../../engine/didYouMean.ts';
+import { schemaProblems } from '../schemaProblems.ts';
+import {
+  AXIS_VALUE, canonicalBits, EXCLUDE_AXES, GRID_AXES, type gridSchema, type matrixSettingsSchema, matrixSpecFileSchema,
+  NAME_SCHEMA, SETTINGS,
+} from './matrixSpecSchema.ts';
+
+export { canonicalBits } from './matrixSpecSchema.ts';
 
 /** One grid of the matrix: every combination of its axis values is a cell. */
-export interface MatrixGrid {
-  dataset: string[];
-  arch: string[];
-  quantizer: string[];
-  /** Bit widths as `W2A2` (weights 2, activations 2). */
-  bits: string[];
-  /** Method names; `name:label-free` runs a feature method without labels. */
-  method: string[];
-  seed: number[];
-}
+export type MatrixGrid = z.output<typeof gridSchema>;
 
 export type AxisName = keyof MatrixGrid;
 export const AXES: AxisName[] = ['dataset', 'arch', 'quantizer', 'bits', 'method', 'seed'];
 
 /** Settings every cell shares; each is optional and falls back to the cell's recipe. */
-export interface MatrixSettings {
-  /** A recipe for every cell (default: the recipe made for each dataset and architecture). */
-  recipe?: string;
-  /** Student epochs (default: the recipe's). */
-  epochs?: number;
-  /** Teacher epochs (default: the recipe's). */
-  teacherEpochs?: number;
-  /** Pre-stage epochs of the methods that have one (FSP, FT; default 30, the paper code's). */
-  preEpochs?: number;
-  /** Multiplies every schedule (teacher, student, pre-stages), rounding to at least one epoch. */
-  epochsScale?: number;
-  batchSize?: number;
-  /** Train on the first N training images only. */
-  trainImages?: number;
-  /** The seed of the shared teachers (default 1). */
-  teacherSeed?: number;
-  alpha?: number;
-  temperature?: number;
-  /** Per method: its options (e.g. { crd: { negatives: 4096 } }). */
-  methodOptions?: Record<string, Record<string, number>>;
-  /** Existing teacher checkpoints by `dataset/arch`, used instead of training a teacher. */
-  teachers?: Record<string, string>;
-}
+export type MatrixSettings = z.output<typeof matrixSettingsSchema>;
 
-export interface MatrixSpec extends MatrixSettings {
+export type MatrixSpec = MatrixSettings & {
   /** The matrix's name: its folder under the run store and the reports. */
   name: string;
   grids: MatrixGrid[];
   /** Cells matching any of these partial assignments are left out. */
   exclude: Partial<Record<AxisName, string>>[];
-}
+};
 
 /** A spec with every problem listed, one per line. */
 export class MatrixSpecError extends Error {
@@ -59,11 +39,6 @@ export class MatrixSpecError extends Error {
     super(`invalid matrix spec${where ? ` (${where})` : ''}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
-
-const SETTINGS_NUMBERS = ['epochs', 'teacherEpochs', 'preEpochs', 'epochsScale', 'batchSize', 'trainImages', 'teacherSeed', 'alpha',
-  'temperature'] as const;
-const INTEGER_SETTINGS = new Set(['epochs', 'teacherEpochs', 'preEpochs', 'batchSize', 'trainImages', 'teacherSeed']);
-const TOP_KEYS = new Set(['name', 'grid', 'grids', 'exclude', 'recipe', 'methodOptions', 'teachers', ...SETTINGS_NUMBERS]);
 
 /** Parses a spec file (.json, .yaml or .yml) into the raw object validateMatrixSpec takes. */
 export function readMatrixSpecFile(path: string): unknown {
@@ -78,19 +53,6 @@ export function readMatrixSpecFile(path: string): unknown {
   } catch (e) {
     throw new Error(`matrix spec ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message.split('\n')[0]}`);
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `W2A2`, `w2a2`, `2/2` or a number (same width for both) as the canonical `W2A2`, or null. */
-export function canonicalBits(value: unknown): string | null {
-  if (typeof value === 'number') return Number.isInteger(value) ? `W${value}A${value}` : null;
-  if (typeof value !== 'string') return null;
-  const m = /^\s*(?:[wW](\d+)[aA](\d+)|(\d+)\s*\/\s*(\d+))\s*$/.exec(value);
-  if (!m) return null;
-  return `W${m[1] ?? m[3]}A${m[2] ?? m[4]}`;
 }
 
 /** Weight and activation bits of a canonical `W2A2`. */
@@ -115,7 +77,9 @@ export function parseQuantizerValue(value: string): { quantizer: string; ewgsDel
   if (!value.includes(':')) return { quantizer: value };
   const variant = QUANTIZER_VARIANTS[value];
   if (!variant) {
-    throw new Error(`quantizer variant '${value}' is unknown (valid: a quantizer name, or ${Object.keys(QUANTIZER_VARIANTS).join(', ')})`);
+    const variants = Object.keys(QUANTIZER_VARIANTS);
+    throw new Error(`quantizer variant '${value}' is unknown${didYouMean(value, variants)} ` +
+      `(valid: a quantizer name, or ${variants.join(', ')})`);
   }
   return variant;
 }
@@ -126,44 +90,88 @@ export function parseMethodValue(value: string): { name: string; labelFree: bool
   return { name, labelFree: variant === 'label-free' };
 }
 
-function readGrid(raw: unknown, where: string, problems: string[]): MatrixGrid | null {
-  if (!isRecord(raw)) {
-    problems.push(`${where} must be an object with the axes ${AXES.join(', ')}`);
-    return null;
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Where each grid's values were written (`grid.method[3]`, or `--set method=...` for an override), so that problems
+ * found later (the planner's unknown names) point into the file. Kept beside the grids rather than in them: a spec
+ * stays plain data, stored and compared as JSON.
+ */
+const valueSources = new WeakMap<MatrixGrid, Partial<Record<AxisName, Map<string, string>>>>();
+
+/** Where a grid's axis value was written (`grid.method[3]`, `--set method=sqkad`), when known. */
+export function axisValueSource(grid: MatrixGrid, axis: AxisName, value: string | number): string | undefined {
+  return valueSources.get(grid)?.[axis]?.get(String(value));
+}
+
+/** The value as cells name it: bit widths in canonical form, the rest as strings. */
+function cellValue(axis: AxisName, value: unknown): string {
+  return axis === 'bits' ? canonicalBits(value) ?? String(value) : String(value);
+}
+
+/** Records where in the file each value of `grid` (read from `raw`, written at `where`) was written. */
+function recordSources(grid: MatrixGrid, raw: Record<string, unknown>, where: string): void {
+  const sources: Partial<Record<AxisName, Map<string, string>>> = {};
+  for (const axis of AXES) {
+    const written = raw[axis];
+    const entries = Array.isArray(written)
+      ? written.map((v, i) => [cellValue(axis, v), `${where}.${axis}[${i}]`] as const)
+      : [[cellValue(axis, written), `${where}.${axis}`] as const];
+    // A repeated value is reported where it repeats; the cells it names point to its first place.
+    sources[axis] = new Map([...entries].reverse());
   }
-  for (const key of Object.keys(raw)) {
-    if (!(AXES as string[]).includes(key)) problems.push(`${where}: unknown axis '${key}' (valid: ${AXES.join(', ')})`);
-  }
-  const list = (axis: AxisName, fallback?: unknown[]): unknown[] => {
-    const v = raw[axis] ?? fallback;
-    if (v === undefined) {
-      problems.push(`${where}: axis '${axis}' is missing`);
-      return [];
-    }
-    const values = Array.isArray(v) ? v : [v];
-    if (!values.length) problems.push(`${where}: axis '${axis}' is empty (give at least one value)`);
-    for (const repeated of repeatedValues(values)) {
-      problems.push(`${where}: ${axis} ${JSON.stringify(repeated)} is listed twice (each value names one cell)`);
-    }
-    return values;
+  valueSources.set(grid, sources);
+}
+
+/** A grid derived from another (an override or a filter) keeps its values' places; `override` gives an axis new ones. */
+function derivedGrid(from: MatrixGrid, to: MatrixGrid, override?: { axis: AxisName; source: string }): MatrixGrid {
+  const sources = { ...valueSources.get(from) };
+  if (override) sources[override.axis] = new Map(to[override.axis].map((v) => [String(v), override.source]));
+  valueSources.set(to, sources);
+  return to;
+}
+
+/** The raw grids of a spec with the path each is written at. */
+function rawGrids(raw: Record<string, unknown>): { raw: unknown; where: string }[] {
+  if (raw.grids !== undefined) return Array.isArray(raw.grids) ? raw.grids.map((g, i) => ({ raw: g, where: `grids[${i}]` })) : [];
+  return raw.grid === undefined ? [] : [{ raw: raw.grid, where: 'grid' }];
+}
+
+/** What a schema accepts of a value, or undefined. */
+function accepted<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | undefined {
+  const read = schema.safeParse(value);
+  return read.success ? read.data : undefined;
+}
+
+/** A grid's usable values: each axis as the schema reads it, or else those of its values that are well-formed. */
+function salvageGrid(raw: Record<string, unknown>): MatrixGrid {
+  const axis = <A extends AxisName>(name: A): MatrixGrid[A] => {
+    const whole = accepted(GRID_AXES[name], raw[name]);
+    if (whole !== undefined) return whole as MatrixGrid[A];
+    const values: unknown[] = Array.isArray(raw[name]) ? raw[name] : raw[name] === undefined ? [] : [raw[name]];
+    return values.map((v) => accepted(AXIS_VALUE[name], v)).filter((v) => v !== undefined) as MatrixGrid[A];
   };
-  const strings = (axis: AxisName, fallback?: unknown[]) => list(axis, fallback).map((v) => {
-    if (typeof v !== 'string') problems.push(`${where}: ${axis} value ${JSON.stringify(v)} must be a string`);
-    return String(v);
-  });
-  const bits = list('bits').map((v) => {
-    const b = canonicalBits(v);
-    if (!b) problems.push(`${where}: bits value ${JSON.stringify(v)} must look like W2A2`);
-    return b ?? String(v);
-  });
-  const seeds = list('seed', [1]).map((v) => {
-    if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${where}: seed ${JSON.stringify(v)} must be a non-negative integer`);
-    return Number(v);
-  });
   return {
-    dataset: strings('dataset'), arch: strings('arch'), quantizer: strings('quantizer', ['ewgs']), bits,
-    method: strings('method'), seed: seeds,
+    dataset: axis('dataset'), arch: axis('arch'), quantizer: axis('quantizer'), bits: axis('bits'), method: axis('method'),
+    seed: axis('seed'),
   };
+}
+
+/** A spec's usable parts, when the schema rejects the whole: so the planner can still report on the rest. */
+function salvageSpec(raw: unknown, defaultName: string): MatrixSpec {
+  if (!isRecord(raw)) return { name: defaultName, grids: [], exclude: [] };
+  const settings = Object.fromEntries(Object.entries(SETTINGS)
+    .map(([key, schema]) => [key, accepted(schema, raw[key])] as const).filter(([, v]) => v !== undefined)) as MatrixSettings;
+  const grids = rawGrids(raw).filter((g) => isRecord(g.raw)).map((g) => salvageGrid(g.raw as Record<string, unknown>));
+  const exclude = (Array.isArray(raw.exclude) ? raw.exclude : []).filter(isRecord).map((entry) => Object.fromEntries(
+    Object.entries(entry).filter(([key]) => Object.hasOwn(EXCLUDE_AXES, key))
+      .map(([key, v]) => [key, accepted(EXCLUDE_AXES[key as AxisName], v)] as const).filter(([, v]) => v !== undefined),
+  ) as Partial<Record<AxisName, string>>)
+    // An entry left empty would exclude every cell.
+    .filter((entry) => Object.keys(entry).length > 0);
+  return { ...settings, name: accepted(NAME_SCHEMA, raw.name) ?? defaultName, grids, exclude };
 }
 
 /** A spec read as far as it goes, with every problem found on the way. */
@@ -174,66 +182,24 @@ export interface SpecReading {
 
 /**
  * Reads a raw spec's structure into a typed spec, keeping what is usable and listing every problem (unknown keys,
- * wrong types, malformed values); names (datasets, methods, ...) are checked when the matrix is planned.
+ * wrong types, malformed values), each with its path in the file; names (datasets, methods, ...) are checked when
+ * the matrix is planned.
  */
 export function readMatrixSpec(raw: unknown, defaultName: string): SpecReading {
-  const problems: string[] = [];
-  if (!isRecord(raw)) return { spec: { name: defaultName, grids: [], exclude: [] }, problems: ['the spec must be an object'] };
-  for (const key of Object.keys(raw)) {
-    if (!TOP_KEYS.has(key)) problems.push(`unknown key '${key}' (valid: ${[...TOP_KEYS].join(', ')})`);
+  const read = matrixSpecFileSchema.safeParse(raw, { reportInput: true });
+  let reading: SpecReading;
+  if (read.success) {
+    const { grid, grids, exclude, name, ...settings } = read.data;
+    const spec = { ...settings, name: name ?? defaultName, grids: grids ?? (grid ? [grid] : []), exclude: exclude ?? [] };
+    reading = { spec, problems: [] };
+  } else {
+    reading = { spec: salvageSpec(raw, defaultName), problems: schemaProblems(matrixSpecFileSchema, read.error.issues) };
   }
-  if (raw.grid !== undefined && raw.grids !== undefined) problems.push("give either 'grid' or 'grids', not both");
-  const rawGrids = raw.grids ?? (raw.grid === undefined ? undefined : [raw.grid]);
-  if (!Array.isArray(rawGrids) || !rawGrids.length) problems.push("'grid' (an object of axes) or 'grids' (a list of them) is required");
-  const grids = (Array.isArray(rawGrids) ? rawGrids : [])
-    .map((g, i) => readGrid(g, raw.grids !== undefined ? `grids[${i}]` : 'grid', problems))
-    .filter((g): g is MatrixGrid => g !== null);
-
-  const name = raw.name ?? defaultName;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    problems.push(`name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-' (it names a folder)`);
+  if (isRecord(raw)) {
+    const written = rawGrids(raw).filter((g) => isRecord(g.raw));
+    reading.spec.grids.forEach((grid, i) => recordSources(grid, written[i].raw as Record<string, unknown>, written[i].where));
   }
-  const settings: MatrixSettings = {};
-  for (const key of SETTINGS_NUMBERS) {
-    const v = raw[key];
-    if (v === undefined) continue;
-    const ok = typeof v === 'number' && Number.isFinite(v) && v > 0 && (!INTEGER_SETTINGS.has(key) || Number.isInteger(v));
-    if (!ok) problems.push(`${key} must be a positive ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-    else settings[key] = v;
-  }
-  if (raw.recipe !== undefined) {
-    if (typeof raw.recipe === 'string') settings.recipe = raw.recipe;
-    else problems.push('recipe must be a recipe name');
-  }
-  if (raw.methodOptions !== undefined) {
-    const ok = isRecord(raw.methodOptions) && Object.values(raw.methodOptions).every((o) =>
-      isRecord(o) && Object.values(o).every((n) => typeof n === 'number' && Number.isFinite(n)));
-    if (ok) settings.methodOptions = raw.methodOptions as Record<string, Record<string, number>>;
-    else problems.push('methodOptions must map method names to { option: number } objects');
-  }
-  if (raw.teachers !== undefined) {
-    const ok = isRecord(raw.teachers) && Object.entries(raw.teachers).every(([k, v]) => /^[^/]+\/[^/]+$/.test(k) && typeof v === 'string');
-    if (ok) settings.teachers = raw.teachers as Record<string, string>;
-    else problems.push("teachers must map 'dataset/arch' to a checkpoint path");
-  }
-  const exclude: MatrixSpec['exclude'] = [];
-  if (raw.exclude !== undefined) {
-    if (!Array.isArray(raw.exclude)) problems.push('exclude must be a list of partial cells, e.g. [{ arch: vgg8, bits: W1A1 }]');
-    for (const [i, e] of (Array.isArray(raw.exclude) ? raw.exclude : []).entries()) {
-      if (!isRecord(e) || !Object.keys(e).length) {
-        problems.push(`exclude[${i}] must be an object of axis values`);
-        continue;
-      }
-      const entry: Partial<Record<AxisName, string>> = {};
-      for (const [k, v] of Object.entries(e)) {
-        if (!(AXES as string[]).includes(k)) problems.push(`exclude[${i}]: unknown axis '${k}' (valid: ${AXES.join(', ')})`);
-        else entry[k as AxisName] = k === 'bits' ? canonicalBits(v) ?? String(v) : String(v);
-      }
-      exclude.push(entry);
-    }
-  }
-  const validName = typeof name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? name : defaultName;
-  return { spec: { name: validName, grids, exclude, ...settings }, problems };
+  return reading;
 }
 
 /** Checks a raw spec's structure and returns it typed; every problem is listed in one MatrixSpecError. */
@@ -259,7 +225,9 @@ export function excludeProblems(spec: MatrixSpec, before: readonly MatrixGrid[] 
     for (const [axis, value] of Object.entries(entry) as [AxisName, string][]) {
       const values = known.get(axis);
       if (!values || values.has(value)) continue;
-      problems.push(`exclude[${i}]: ${axis} '${value}' is in no grid (its values: ${[...values].join(', ')})`);
+      // Names are misspelt; a bit width or seed that is in no grid is another value, not a typo of one.
+      const suggestion = axis === 'bits' || axis === 'seed' ? '' : didYouMean(value, [...values]);
+      problems.push(`exclude[${i}].${axis}: '${value}' is in no grid${suggestion} (its values: ${[...values].join(', ')})`);
     }
   });
   return problems;
@@ -296,15 +264,13 @@ function parseAxisValues(flag: string, argument: string, problems: string[]): { 
 /** CLI overrides: `axis=v1,v2` replaces an axis in every grid; bad ones are listed and left out. */
 export function applyAxisOverrides(spec: MatrixSpec, overrides: string[]): SpecReading {
   const problems: string[] = [];
-  const grids = spec.grids.map((g) => ({ ...g }));
+  let grids = spec.grids;
   for (const o of overrides) {
     const parsed = parseAxisValues('--set', o, problems);
     if (!parsed) continue;
     const { axis, values } = parsed;
-    for (const g of grids) {
-      if (axis === 'seed') g.seed = values.map(Number);
-      else g[axis as Exclude<AxisName, 'seed'>] = values;
-    }
+    const replaced = axis === 'seed' ? values.map(Number) : values;
+    grids = grids.map((g) => derivedGrid(g, { ...g, [axis]: replaced }, { axis, source: `--set ${o}` }));
   }
   return { spec: { ...spec, grids }, problems };
 }
@@ -316,22 +282,28 @@ export function overrideAxes(spec: MatrixSpec, overrides: string[]): MatrixSpec 
   return out;
 }
 
-/** CLI filters: `axis=v1,v2` keeps only those values of an axis in every grid; grids left empty are dropped. */
-export function applyAxisFilters(spec: MatrixSpec, filters: string[]): SpecReading {
+/**
+ * CLI filters: `axis=v1,v2` keeps only those values of an axis in every grid; grids left empty are dropped. A
+ * filter that leaves no cell is a problem unless `specIsBroken`: a spec with problems of its own has lost values
+ * to them (a misspelt `archs:` leaves no arch), and blaming the filter would mislead.
+ */
+export function applyAxisFilters(spec: MatrixSpec, filters: string[], specIsBroken = false): SpecReading {
   const problems: string[] = [];
   // Without filters there is nothing to report here: a grid with an empty axis is the spec's own problem.
   if (!filters.length) return { spec, problems };
-  let grids = spec.grids.map((g) => ({ ...g }));
+  let grids = spec.grids;
   const before = grids.filter((g) => AXES.every((axis) => g[axis].length > 0)).length;
   for (const f of filters) {
     const parsed = parseAxisValues('--only', f, problems);
     if (!parsed) continue;
     const { axis, values } = parsed;
     const keep = new Set(values);
-    grids = grids.map((g) => ({ ...g, [axis]: (g[axis] as (string | number)[]).filter((v) => keep.has(String(v))) }));
+    grids = grids.map((g) => derivedGrid(g, { ...g, [axis]: (g[axis] as (string | number)[]).filter((v) => keep.has(String(v))) }));
   }
   grids = grids.filter((g) => AXES.every((axis) => g[axis].length > 0));
-  if (!problems.length && before && !grids.length) problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
+  if (!problems.length && !specIsBroken && before && !grids.length) {
+    problems.push(`--only ${filters.join(' ')} leaves no cell in the matrix`);
+  }
   return { spec: { ...spec, grids }, problems };
 }
 
@@ -350,6 +322,6 @@ export function assembleMatrixSpec(raw: unknown, defaultName: string, cli: { set
   const read = readMatrixSpec(raw, defaultName);
   const overridden = applyAxisOverrides(read.spec, cli.set ?? []);
   const excludes = excludeProblems(overridden.spec, read.spec.grids);
-  const filtered = applyAxisFilters(overridden.spec, cli.only ?? []);
+  const filtered = applyAxisFilters(overridden.spec, cli.only ?? [], read.problems.length > 0);
   return { spec: filtered.spec, problems: [...read.problems, ...excludes, ...overridden.problems, ...filtered.problems] };
 }

@@ -10,15 +10,17 @@ import { resolve } from 'node:path';
 
 import { datasetFolder } from '../../datasets/dataDir.ts';
 import { DATASETS, datasetSpec } from '../../datasets/registry.ts';
+import { didYouMean } from '../../engine/didYouMean.ts';
 import { checkBits } from '../../methods/quantizers/quantizer.ts';
 import { quantizerFamily } from '../../methods/quantizers/registry.ts';
 import { trainingMethod } from '../../methods/registry.ts';
-import { ARCHITECTURES, architectureNames } from '../../models/registry.ts';
+import { architectureSpec } from '../../models/registry.ts';
 import { canonicalJson } from '../canonicalJson.ts';
+import type { TeacherCheck } from '../teacherCheck.ts';
 import { FULL_PRECISION, resolveTrainConfig, type TrainConfig, type TrainRequest } from '../trainConfig.ts';
 import { teacherCellPath } from './cellConfig.ts';
-import { AXES, type AxisName, MatrixSpecError, type MatrixSpec, parseBits, parseMethodValue, parseQuantizerValue,
-} from './matrixSpec.ts';
+import { AXES, axisValueSource, type AxisName, MatrixSpecError, type MatrixSpec, parseBits, parseMethodValue,
+  parseQuantizerValue } from './matrixSpec.ts';
 
 /** What the plan needs to know about a model on a dataset (see modelFacts.ts). */
 export interface ModelFacts {
@@ -40,6 +42,8 @@ export interface MatrixCell {
   macs: number | null;
   /** Training images per epoch times epochs (pre-stages included). */
   imageSteps: number;
+  /** A student's check of its teacher's top-1 (the spec's teacherMinTop1 and weakTeacher); not part of its identity. */
+  teacherCheck?: TeacherCheck;
 }
 
 export interface MatrixPlan {
@@ -47,6 +51,8 @@ export interface MatrixPlan {
   /** The run store folder of this matrix. */
   root: string;
   cells: MatrixCell[];
+  /** What a real run would refuse that this plan was told to allow (PlanOptions.missingData 'warn'). */
+  warnings: string[];
 }
 
 export interface PlanOptions {
@@ -57,6 +63,8 @@ export interface PlanOptions {
   modelFacts?: (arch: string, dataset: string) => ModelFacts | undefined;
   /** Problems found before planning (the spec's structure, the command line), reported with the plan's own. */
   earlierProblems?: readonly string[];
+  /** A dataset folder missing from the data directory: a problem (default), or a warning for a plan that reads no data. */
+  missingData?: 'error' | 'warn';
 }
 
 function shortHash(value: unknown): string {
@@ -110,21 +118,26 @@ function estimateCost(config: TrainConfig, facts: ModelFacts | undefined, trainC
   return { imageSteps, macs };
 }
 
-/** A grid's bad axis values, by axis, each with its problem named once with what is valid. */
+/**
+ * A grid's bad axis values, by axis, each with its problem named once with what is valid, at the place the value
+ * was written (`grid.method[3]`, or the --set that brought it in).
+ */
 function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): { problems: string[]; bad: Set<string> } {
   const problems: string[] = [];
   const bad = new Set<string>();
   let current = '';
+  let place = '';
   const check = (f: () => void) => {
     try {
       f();
     } catch (e) {
-      problems.push(`${where}: ${(e as Error).message}`);
+      problems.push(`${place}: ${(e as Error).message}`);
       bad.add(current);
     }
   };
-  const on = (axis: AxisName, value: unknown) => {
+  const on = (axis: AxisName, value: string | number) => {
     current = badKey(axis, String(value));
+    place = axisValueSource(grid, axis, value) ?? `${where}.${axis}[${(grid[axis] as (string | number)[]).indexOf(value)}]`;
   };
   for (const dataset of grid.dataset) {
     on('dataset', dataset);
@@ -132,9 +145,7 @@ function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): { 
   }
   for (const arch of grid.arch) {
     on('arch', arch);
-    check(() => {
-      if (!ARCHITECTURES[arch]) throw new Error(`unknown architecture '${arch}' (valid: ${architectureNames().join(', ')})`);
-    });
+    check(() => architectureSpec(arch));
   }
   for (const quantizer of grid.quantizer) {
     on('quantizer', quantizer);
@@ -157,7 +168,8 @@ function axisValueProblems(grid: MatrixSpec['grids'][number], where: string): { 
       const { name, labelFree } = parseMethodValue(value);
       const variant = value.split(':')[1];
       if (variant !== undefined && variant !== 'label-free') {
-        throw new Error(`method variant '${variant}' in '${value}' is unknown (valid: <method>:label-free)`);
+        throw new Error(`method variant '${variant}' in '${value}' is unknown${didYouMean(variant, ['label-free'])} ` +
+          '(valid: <method>:label-free)');
       }
       const m = trainingMethod(name);
       if (labelFree && m.kind !== 'feature') {
@@ -200,12 +212,16 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
     return factsCache.get(key);
   };
   /** A dataset's folder must exist under the data directory (the built-in set has none). */
+  const warnings: string[] = [];
+  const teacherCheck: TeacherCheck | undefined = spec.teacherMinTop1 !== undefined || spec.weakTeacher !== undefined
+    ? { minTop1: spec.teacherMinTop1, action: spec.weakTeacher } : undefined;
   const checkData = (dataset: string) => {
     try {
       const ds = datasetSpec(dataset);
       if (ds.folder !== null) datasetFolder(options.dataDir, ds.folder, dataset);
     } catch (e) {
-      problems.add((e as Error).message);
+      if (options.missingData === 'warn') warnings.push(`${(e as Error).message}; a real run needs it`);
+      else problems.add((e as Error).message);
     }
   };
   const splitSizes = (dataset: string) => datasetSpec(dataset).splitSizes;
@@ -295,9 +311,10 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
       cells.push({
         id, kind: 'student', axes, config, dependsOn: teacher.id ? [teacher.id] : [],
         ...estimateCost(config, facts, size.train, size.test, trainingMethod(method.name).needsTeacher),
+        ...(teacherCheck ? { teacherCheck } : {}),
       });
     }
   }
   if (problems.size) throw new MatrixSpecError([...problems], spec.name);
-  return { name: spec.name, root, cells: [...teachers.values(), ...cells] };
+  return { name: spec.name, root, cells: [...teachers.values(), ...cells], warnings };
 }

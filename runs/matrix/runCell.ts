@@ -7,11 +7,16 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { readCheckpointMeta } from '../checkpoint.ts';
+import { allSinks } from '../progress.ts';
+import { TerminalProgress } from '../terminalProgress.ts';
+import type { TeacherCheck } from '../teacherCheck.ts';
 import { runTraining, type RunResult } from '../trainer.ts';
 import type { CheckpointMeta } from '../trainedModel.ts';
 import { upgradeStoredConfig } from '../trainConfig.ts';
+import { readTrainConfig } from '../trainConfigSchema.ts';
 import { sameCellConfig, trainerConfig } from './cellConfig.ts';
 import { acquireLock, LOCK_TIMINGS } from './cellLock.ts';
+import { PROGRESS_FILE, ProgressFileSink } from './cellProgress.ts';
 import { CELL_BUSY_EXIT, RUNNER_GONE_EXIT } from './exitCodes.ts';
 import { removeLeftoverTemporaries } from './leftovers.ts';
 import type { MatrixCell } from './plan.ts';
@@ -20,18 +25,45 @@ import { CELL_COMPANION_FILES, CELL_FILE, type CellAttempt, LOCK_FILE, RunStore 
 /** The cell is another live worker's to run; the worker exits with CELL_BUSY_EXIT. */
 export class CellBusyError extends Error {}
 
+/** What a worker reads of a cell.json: its id and configuration, checked; a bad file is a one-line error. */
+function readCellFile(path: string): Pick<MatrixCell, 'id' | 'config' | 'teacherCheck'> {
+  const rewrite = 'run the matrix again to rewrite it';
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path} is corrupt (${(e as Error).message}); ${rewrite}`);
+  }
+  const cell = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  if (typeof cell.id !== 'string' || !cell.id) throw new Error(`${path} is not a valid cell: id: must be the cell's name; ${rewrite}`);
+  try {
+    return { id: cell.id, config: readTrainConfig(cell.config, ['config']), teacherCheck: readTeacherCheck(cell.teacherCheck) };
+  } catch (e) {
+    throw new Error(`${path} is not a valid cell: ${(e as Error).message}; ${rewrite}`);
+  }
+}
+
+/** A cell's teacher check as the planner wrote it, or a one-line error naming what is wrong with it. */
+function readTeacherCheck(raw: unknown): TeacherCheck | undefined {
+  if (raw === undefined) return undefined;
+  const { minTop1, action, ...rest } = (typeof raw === 'object' && raw !== null ? raw : { raw }) as Record<string, unknown>;
+  const valid = !Object.keys(rest).length && (minTop1 === undefined || typeof minTop1 === 'number') &&
+    (action === undefined || action === 'warn' || action === 'error');
+  if (!valid) throw new Error('teacherCheck: must be { minTop1?: number, action?: warn|error }');
+  return { minTop1: minTop1 as number | undefined, action: action as TeacherCheck['action'] };
+}
+
 /** Trains (or resumes, or reads back) the cell in `dir`; the worker's stdout/stderr are its log. */
-export function runCell(dir: string, dataDir: string, backend: string, options: { allowEnvChange?: boolean } = {}): RunResult {
+export function runCell(dir: string, dataDir: string, backend: string, options: {
+  allowEnvChange?: boolean;
+  /** The weak-teacher check (RunPlace.teacherCheck): a matrix can make a weak teacher an error. */
+  teacherCheck?: TeacherCheck;
+} = {}): RunResult {
   const cellDir = resolve(dir);
   const data = resolve(dataDir);
   const cellPath = join(cellDir, CELL_FILE);
   if (!existsSync(cellPath)) throw new Error(`${cellDir} is not a matrix cell (no ${CELL_FILE})`);
-  let cell: MatrixCell;
-  try {
-    cell = JSON.parse(readFileSync(cellPath, 'utf8')) as MatrixCell;
-  } catch (e) {
-    throw new Error(`${cellPath} is corrupt (${(e as Error).message}); run the matrix again to rewrite it`);
-  }
+  const cell = readCellFile(cellPath);
   const say = (line: string) => console.log(`cell ${cell.id}: ${line}`);
   const taken = acquireLock(join(cellDir, LOCK_FILE), LOCK_TIMINGS, say);
   if ('busy' in taken) {
@@ -66,6 +98,11 @@ export function runCell(dir: string, dataDir: string, backend: string, options: 
     process.chdir(cellDir);
     return runTraining(config, {
       out: cellDir, dataDir: data, backend, companionFiles: CELL_COMPANION_FILES, allowEnvChange: options.allowEnvChange,
+      // The command line's check (sqakd run-cell flags) over the matrix spec's.
+      teacherCheck: { ...cell.teacherCheck, ...options.teacherCheck },
+      // The lines in worker.log, and the file the runner's display reads (through the store, from any machine).
+      progress: allSinks(new TerminalProgress(process.stderr),
+        new ProgressFileSink(join(cellDir, PROGRESS_FILE), { pid: attempt.pid, host: attempt.host })),
       afterStep: () => {
         if (lock.lost) {
           console.error(`cell ${cell.id}: another worker has taken over this cell's lock; stopping (the checkpoint is kept)`);

@@ -1,6 +1,7 @@
 // The run store: one folder per cell under runs/<matrix>/, holding the cell's definition (cell.json), the trainer's
 // files (config.json, log.jsonl, checkpoint.ckpt, result.json), the worker's output (worker.log), one line per
-// attempt (attempts.jsonl), the lock of the worker training it (worker.lock) and, after a failure, failure.json.
+// attempt (attempts.jsonl), the lock of the worker training it (worker.lock), the worker's progress report
+// (progress.json, cellProgress.ts) and, after a failure, failure.json.
 // Every whole-file write is atomic, so a killed process never leaves a half-written file; a cell is finished exactly
 // when its result.json holds its configuration (wherever the store lives: see cellConfig.ts).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { claimOutputFolder } from '../outputFolder.ts';
 import type { RunResult } from '../trainer.ts';
 import { sameCellConfig } from './cellConfig.ts';
 import { liveLock, type LockSight } from './cellLock.ts';
+import { type CellProgress, PROGRESS_FILE, readCellProgress } from './cellProgress.ts';
 import type { MatrixCell } from './plan.ts';
 
 export type CellStatus = 'finished' | 'failed' | 'interrupted' | 'new';
@@ -40,7 +42,7 @@ const ATTEMPTS = 'attempts.jsonl';
 
 /** A cell folder's own files besides the trainer's (and the lock's temporaries), which the trainer leaves alone. */
 export const CELL_COMPANION_FILES: readonly (string | RegExp)[] = [
-  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, /\.(?:new|aside)-[0-9a-f]+$/,
+  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, PROGRESS_FILE, /\.(?:new|aside)-[0-9a-f]+$/,
 ];
 
 function readJson<T>(path: string): T | undefined {
@@ -139,6 +141,11 @@ export class RunStore {
     } catch {
       return '';
     }
+  }
+
+  /** The cell's progress report as its worker last wrote it (cellProgress.ts judges whether it is live). */
+  progress(id: string): CellProgress | undefined {
+    return readCellProgress(join(this.cellDir(id), PROGRESS_FILE));
   }
 
   /** Epochs finished so far (from log.jsonl), for progress displays. */

@@ -1,81 +1,60 @@
 // `sqakd bench <what>`: the project's benchmarks. `engine` times a ResNet-20-sized conv layer training step;
 // `step` one SQAKD training step, beside the PyTorch reference when PyTorch is present.
+import { Command } from 'commander';
+
 import { checkBits } from '../../methods/quantizers/quantizer.ts';
 import { quantizerFamily } from '../../methods/quantizers/registry.ts';
-import { ARCHITECTURES, architectureNames } from '../../models/registry.ts';
+import { architectureSpec } from '../../models/registry.ts';
 import { benchEngine, initBackend } from '../../engine/index.ts';
 import { referenceScript, runReference } from '../../runs/pytorchReference.ts';
 import { benchStep } from '../../runs/stepBench.ts';
-import { type Command, type FlagValues, positiveInt, stringFlag, UsageError } from '../command.ts';
+import { backendOption, type FlagValues, positiveInt, stringFlag } from '../command.ts';
+import { asBadInput } from '../exitCodes.ts';
 
-const BENCHMARKS = ['engine', 'step'];
 const REFERENCE_ARCHS = ['resnet20', 'vgg8'];
 
-export const benchCommand: Command = {
-  summary: 'benchmarks: `engine` (conv layer training step vs tfjs cpu and direct ATen), `step` (one SQAKD step vs PyTorch)',
-  usage: 'sqakd bench engine [--batch 256] [--cpu-batch 4] [--rounds 15] [--steps 2] [--skip-cpu] [--json] [--backend ...]\n' +
-    '  sqakd bench step [--arch resnet20] [--bits 2] [--batch 256] [--steps 5] [--quantizer ewgs] [--reference <script>] ' +
-    '[--no-reference] [--json] [--backend ...]',
-  options: {
-    batch: { type: 'string' },
-    'cpu-batch': { type: 'string' },
-    rounds: { type: 'string' },
-    steps: { type: 'string' },
-    'skip-cpu': { type: 'boolean' },
-    arch: { type: 'string' },
-    bits: { type: 'string' },
-    quantizer: { type: 'string' },
-    reference: { type: 'string' },
-    'no-reference': { type: 'boolean' },
-    json: { type: 'boolean' },
-    backend: { type: 'string' },
-  },
-  async run(values, positionals) {
-    const what = positionals[0];
-    if (!BENCHMARKS.includes(what)) {
-      throw new UsageError(`sqakd bench: unknown benchmark '${what ?? ''}' (valid: ${BENCHMARKS.join(', ')})`);
+async function engineBenchmark(values: FlagValues): Promise<void> {
+  const options = {
+    batch: positiveInt(values.batch, 'batch', 256),
+    cpuBatch: positiveInt(values.cpuBatch, 'cpu-batch', 4),
+    rounds: positiveInt(values.rounds, 'rounds', 15),
+    stepsPerRound: positiveInt(values.steps, 'steps', 2),
+    skipCpu: Boolean(values.skipCpu),
+  };
+  await initBackend(stringFlag(values.backend));
+  const result = await benchEngine(options);
+  if (!values.json) {
+    console.log(`${result.layer}, batch ${result.batch} on ${result.backend}: ${result.msPerStep} ms/step, ` +
+      `${result.imagesPerSecond} images/s`);
+    if (result.cpuImagesPerSecond !== null) {
+      console.log(`tfjs cpu backend (batch ${result.cpuBatch}): ${result.cpuMsPerStep} ms/step, ` +
+        `${result.cpuImagesPerSecond} images/s -> ${result.perImageSpeedupVsCpu}x per image`);
     }
-    if (what === 'step') return stepBenchmark(values);
-    const options = {
-      batch: positiveInt(values.batch, 'batch', 256),
-      cpuBatch: positiveInt(values['cpu-batch'], 'cpu-batch', 4),
-      rounds: positiveInt(values.rounds, 'rounds', 15),
-      stepsPerRound: positiveInt(values.steps, 'steps', 2),
-      skipCpu: Boolean(values['skip-cpu']),
-    };
-    await initBackend(values.backend as string | undefined);
-    const result = await benchEngine(options);
-    if (!values.json) {
-      console.log(`${result.layer}, batch ${result.batch} on ${result.backend}: ${result.msPerStep} ms/step, ` +
-        `${result.imagesPerSecond} images/s`);
-      if (result.cpuImagesPerSecond !== null) {
-        console.log(`tfjs cpu backend (batch ${result.cpuBatch}): ${result.cpuMsPerStep} ms/step, ` +
-          `${result.cpuImagesPerSecond} images/s -> ${result.perImageSpeedupVsCpu}x per image`);
-      }
-      if (result.overheadVsDirectAten !== null) {
-        console.log(`same ATen calls direct from C++: ${result.directAtenMsPerStep} ms/step -> backend/direct ` +
-          `${result.overheadVsDirectAten}x (medians of ${result.rounds} alternating rounds)`);
-      }
+    if (result.overheadVsDirectAten !== null) {
+      console.log(`same ATen calls direct from C++: ${result.directAtenMsPerStep} ms/step -> backend/direct ` +
+        `${result.overheadVsDirectAten}x (medians of ${result.rounds} alternating rounds)`);
     }
-    // The last line is always the JSON result, for scripts.
-    console.log(JSON.stringify(result));
-  },
-};
+  }
+  // The last line is always the JSON result, for scripts.
+  console.log(JSON.stringify(result));
+}
 
 async function stepBenchmark(values: FlagValues): Promise<void> {
   const arch = stringFlag(values.arch) ?? 'resnet20';
-  if (!ARCHITECTURES[arch]) throw new UsageError(`unknown architecture '${arch}' (valid: ${architectureNames().join(', ')})`);
+  asBadInput(() => architectureSpec(arch));
   const quantizer = stringFlag(values.quantizer) ?? 'ewgs';
-  quantizerFamily(quantizer);
+  asBadInput(() => quantizerFamily(quantizer));
   const options = {
-    arch, quantizer, bits: checkBits(positiveInt(values.bits, 'bits', 2)), batch: positiveInt(values.batch, 'batch', 256),
+    arch, quantizer, bits: asBadInput(() => checkBits(positiveInt(values.bits, 'bits', 2))), batch: positiveInt(values.batch, 'batch', 256),
     steps: positiveInt(values.steps, 'steps', 5),
   };
-  const script = values['no-reference'] ? undefined : referenceScript(stringFlag(values.reference));
+  // commander gives --no-reference as reference: false.
+  const noReference = values.reference === false;
+  const script = noReference ? undefined : referenceScript(stringFlag(values.reference));
   await initBackend(stringFlag(values.backend));
   const ours = await benchStep(options);
   let reference: ReturnType<typeof runReference> | undefined;
-  if (!script) reference = values['no-reference'] ? undefined : 'reference_step.py not found (pass --reference <path>)';
+  if (!script) reference = noReference ? undefined : 'reference_step.py not found (pass --reference <path>)';
   else if (!REFERENCE_ARCHS.includes(arch)) reference = `the reference implements ${REFERENCE_ARCHS.join(' and ')} only`;
   else if (quantizer !== 'ewgs') reference = 'the reference implements the EWGS/STE quantizer only';
   else reference = runReference(script, options);
@@ -96,4 +75,31 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
     }
   }
   console.log(JSON.stringify(result));
+}
+
+/** `sqakd bench engine|step`. */
+export function benchCommand(): Command {
+  const engine = new Command('engine')
+    .description('a ResNet-20-sized conv layer training step: this backend vs tfjs cpu and the same ATen calls from C++')
+    .option('--batch <n>', 'images per step', '256')
+    .option('--cpu-batch <n>', "images per step on tfjs's cpu backend (it is slow)", '4')
+    .option('--rounds <n>', 'alternating timing rounds; medians are reported', '15')
+    .option('--steps <n>', 'steps per round', '2')
+    .option('--skip-cpu', "leave out tfjs's cpu backend")
+    .option('--json', 'print only the JSON line')
+    .addOption(backendOption())
+    .action(engineBenchmark);
+  const step = new Command('step')
+    .description('one SQAKD training step (student forward/backward, teacher forward, KL, both optimizers) beside the PyTorch reference')
+    .option('--arch <name>', `architecture (the reference has ${REFERENCE_ARCHS.join(' and ')})`, 'resnet20')
+    .option('--bits <n>', 'weight and activation bits', '2')
+    .option('--batch <n>', 'images per step', '256')
+    .option('--steps <n>', 'timed steps', '5')
+    .option('--quantizer <name>', 'quantizer family', 'ewgs')
+    .option('--reference <script>', 'the PyTorch reference step (default: ../shared/bench/reference_step.py when present)')
+    .option('--no-reference', 'do not run the PyTorch reference')
+    .option('--json', 'print only the JSON line')
+    .addOption(backendOption())
+    .action(stepBenchmark);
+  return new Command('bench').description("the project's benchmarks: engine and step").addCommand(engine).addCommand(step);
 }

@@ -3,13 +3,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { Command } from 'commander';
+
 import { channelMeans, DATASETS, datasetSpec, downloadDataset, labelHistogram, resolveDataDir } from '../../datasets/index.ts';
 import type { Split } from '../../datasets/index.ts';
-import { type Command, UsageError } from '../command.ts';
+import { choiceArgument, dataDirOption, type FlagValues, stringFlag } from '../command.ts';
+import { asBadInput } from '../exitCodes.ts';
 
-const ACTIONS = ['list', 'check', 'download'];
-
-function list(dataDir: string): void {
+function list(o: FlagValues): void {
+  const dataDir = resolveDataDir(stringFlag(o.dataDir));
   console.log(`data directory: ${dataDir}`);
   for (const spec of Object.values(DATASETS)) {
     const where = spec.folder === null ? 'built in'
@@ -18,8 +20,9 @@ function list(dataDir: string): void {
   }
 }
 
-function check(name: string, dataDir: string): void {
-  const spec = datasetSpec(name);
+function check(name: string, o: FlagValues): void {
+  const spec = asBadInput(() => datasetSpec(name));
+  const dataDir = resolveDataDir(stringFlag(o.dataDir));
   for (const split of ['train', 'test'] as Split[]) {
     const start = performance.now();
     const set = spec.load(dataDir, split);
@@ -32,27 +35,20 @@ function check(name: string, dataDir: string): void {
   }
 }
 
-export const dataCommand: Command = {
-  summary: 'datasets: `list` (present under the data directory?), `check <name>` (load, counts, channel means), ' +
-    '`download <name>` (official files, md5-checked)',
-  usage: 'sqakd data list|check <name>|download <name> [--data-dir DIR]',
-  options: {
-    'data-dir': { type: 'string' },
-  },
-  async run(values, positionals) {
-    const [action, name] = positionals;
-    if (!ACTIONS.includes(action)) {
-      throw new UsageError(`sqakd data: unknown action '${action ?? ''}' (valid: ${ACTIONS.join(', ')})`);
-    }
-    const dataDir = resolveDataDir(values['data-dir'] as string | undefined);
-    if (action === 'list') {
-      list(dataDir);
-      return;
-    }
-    if (!name) {
-      throw new UsageError(`sqakd data ${action}: name a dataset (valid: ${Object.keys(DATASETS).join(', ')})`);
-    }
-    if (action === 'check') check(name, dataDir);
-    else console.log(`${name}: ready in ${await downloadDataset(name, dataDir)}`);
-  },
-};
+async function download(name: string, o: FlagValues): Promise<void> {
+  asBadInput(() => datasetSpec(name));
+  console.log(`${name}: ready in ${await downloadDataset(name, resolveDataDir(stringFlag(o.dataDir)))}`);
+}
+
+/** `sqakd data` and its actions. */
+export function dataCommand(): Command {
+  const dataset = () => choiceArgument('<name>', 'dataset name', Object.keys(DATASETS));
+  return new Command('data')
+    .description('datasets: which are present, a load check, downloads of the public ones')
+    .addCommand(new Command('list').description('which datasets are present under the data directory')
+      .addOption(dataDirOption()).action(list))
+    .addCommand(new Command('check').description('load a dataset: counts, classes, channel means')
+      .addArgument(dataset()).addOption(dataDirOption()).action(check))
+    .addCommand(new Command('download').description("fetch a dataset's official files (md5-checked) into the data directory")
+      .addArgument(dataset()).addOption(dataDirOption()).action(download));
+}

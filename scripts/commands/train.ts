@@ -1,75 +1,109 @@
-// `sqakd train`: one cell: a full-precision teacher (--quantizer none) or a quantized student trained with an
-// objective (ce, kd or sqakd) from a teacher. Writes <out>/result.json, checkpoint.ckpt, log.jsonl, config.json;
-// rerunning with the same --out resumes after the last finished epoch.
+// `sqakd train`: one cell: a full-precision teacher (--quantizer none) or a quantized student trained with a method
+// (ce, kd, sqakd or a feature-distillation method) from a teacher. Writes <out>/result.json, checkpoint.ckpt,
+// log.jsonl, config.json; rerunning with the same --out resumes after the last finished epoch.
+import { Command } from 'commander';
+
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
 import { QUANTIZERS } from '../../methods/quantizers/registry.ts';
 import { methodLabel } from '../../methods/registry.ts';
 import { resolveTrainConfig, type TrainRequest } from '../../runs/trainConfig.ts';
 import { runTraining } from '../../runs/trainer.ts';
-import { type Command, integerFlag, keyValueNumbers, numberFlag, positiveInt, stringFlag, UsageError } from '../command.ts';
+import {
+  allowEnvChangeOption, backendOption, choiceOption, dataDirOption, type FlagValues, integerFlag, keyValueNumbers, numberFlag, positiveInt,
+  repeatable, stringFlag, threadsOption, UsageError,
+} from '../command.ts';
+import { asBadInput } from '../exitCodes.ts';
 
-export const trainCommand: Command = {
-  summary: 'train one model: a teacher (--quantizer none) or a quantized student with a method (sqakd list methods)',
-  usage: 'sqakd train --out <folder> [--recipe cifar10-resnet20] [--dataset cifar10] [--arch resnet20] ' +
-    `[--quantizer none|${Object.keys(QUANTIZERS).join('|')}] [--w-bits 2] [--a-bits 2] [--method ce|kd|sqakd|at|...] ` +
-    '[--objective <method> (same as --method)] [--label-free] [--teacher <checkpoint>] [--beta X] [--pre-epochs N] [--method-option key=value ...] ' +
-    '[--epochs N] [--train-images N] [--batch-size N] [--seed N] [--lr X] [--lr-quantizer X] [--alpha X] [--gamma X] [--temperature X] ' +
-    '[--label-smoothing X] [--fp-layers a,b] [--per-channel] [--ewgs-delta X|hessian] [--pact-fixed-alpha] ' +
-    '[--data-dir <dir>] [--backend ...] [--threads N] [--force] [--allow-env-change] [--quiet]',
-  options: {
-    out: { type: 'string' }, recipe: { type: 'string' }, dataset: { type: 'string' }, arch: { type: 'string' },
-    quantizer: { type: 'string' }, 'w-bits': { type: 'string' }, 'a-bits': { type: 'string' },
-    objective: { type: 'string' }, method: { type: 'string' }, teacher: { type: 'string' },
-    epochs: { type: 'string' }, 'train-images': { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
-    'lr-quantizer': { type: 'string' }, alpha: { type: 'string' }, gamma: { type: 'string' },
-    temperature: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'fp-layers': { type: 'string' },
-    'per-channel': { type: 'boolean' }, 'ewgs-delta': { type: 'string' }, 'pact-fixed-alpha': { type: 'boolean' },
-    'label-free': { type: 'boolean' }, beta: { type: 'string' }, 'pre-epochs': { type: 'string' },
-    'method-option': { type: 'string', multiple: true },
-    'data-dir': { type: 'string' }, backend: { type: 'string' }, quiet: { type: 'boolean' },
-    threads: { type: 'string' }, force: { type: 'boolean' }, 'allow-env-change': { type: 'boolean' },
-  },
-  async run(values) {
-    const out = stringFlag(values.out);
-    if (!out) throw new UsageError('sqakd train: --out <folder> is required (where result.json and the checkpoint go)');
-    const delta = stringFlag(values['ewgs-delta']);
-    const [objective, method] = [stringFlag(values.objective), stringFlag(values.method)];
-    if (objective !== undefined && method !== undefined && objective !== method) {
-      throw new UsageError(`sqakd train: --objective ${objective} and --method ${method} name the same setting; give one`);
-    }
-    const request: TrainRequest = {
-      recipe: stringFlag(values.recipe), dataset: stringFlag(values.dataset), arch: stringFlag(values.arch),
-      quantizer: stringFlag(values.quantizer), wBits: integerFlag(values['w-bits'], 'w-bits'),
-      aBits: integerFlag(values['a-bits'], 'a-bits'), method: objective ?? method,
-      teacher: stringFlag(values.teacher), epochs: integerFlag(values.epochs, 'epochs'),
-      batchSize: integerFlag(values['batch-size'], 'batch-size'), seed: integerFlag(values.seed, 'seed'),
-      lr: numberFlag(values.lr, 'lr'), lrQuantizer: numberFlag(values['lr-quantizer'], 'lr-quantizer'),
-      alpha: numberFlag(values.alpha, 'alpha'), gamma: numberFlag(values.gamma, 'gamma'),
-      temperature: numberFlag(values.temperature, 'temperature'),
-      labelSmoothing: numberFlag(values['label-smoothing'], 'label-smoothing'),
-      fullPrecision: stringFlag(values['fp-layers'])?.split(',').map((s) => s.trim()).filter(Boolean),
-      perChannelWeights: values['per-channel'] === true ? true : undefined,
-      ewgsDelta: delta === undefined ? undefined : delta === 'hessian' ? 'hessian' : numberFlag(delta, 'ewgs-delta'),
-      pactTrainAlpha: values['pact-fixed-alpha'] === true ? false : undefined,
-      labelFree: values['label-free'] === true ? true : undefined, beta: numberFlag(values.beta, 'beta'),
-      preEpochs: integerFlag(values['pre-epochs'], 'pre-epochs'),
-      methodOptions: keyValueNumbers(values['method-option'], 'method-option'),
-      trainImages: integerFlag(values['train-images'], 'train-images'),
-    };
-    const config = resolveTrainConfig(request);
-    // The engine reads its thread count when it loads; the count is part of the run's numeric environment.
-    if (values.threads !== undefined) process.env.SQAKD_THREADS = String(positiveInt(values.threads, 'threads', 1));
-    const backend = await initBackend(stringFlag(values.backend));
-    const result = runTraining(config, {
-      out, dataDir: resolveDataDir(stringFlag(values['data-dir'])), backend,
-      progress: values.quiet ? null : process.stderr, force: values.force === true,
-      allowEnvChange: values['allow-env-change'] === true,
-    });
-    console.log(`${result.arch} on ${result.dataset}, ${result.quantizer === 'none' ? 'full precision'
-      : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${methodLabel(result.method,
-      result.config.settings.labelFree)}: top-1 ${result.top1.toFixed(2)}% ` +
-      `(best ${result.top1Best.toFixed(2)}%${result.teacherTop1 === null ? '' : `, teacher ${result.teacherTop1.toFixed(2)}%`}), ` +
-      `${result.epochs} epochs, ${Math.round(result.imagesPerSecond)} img/s, ${result.wallSeconds.toFixed(0)} s -> ${out}/result.json`);
-  },
-};
+/** What the flags ask for, as the trainer's request; a malformed value is a UsageError naming its flag. */
+function trainRequest(o: FlagValues): TrainRequest {
+  const delta = stringFlag(o.ewgsDelta);
+  const [objective, method] = [stringFlag(o.objective), stringFlag(o.method)];
+  if (objective !== undefined && method !== undefined && objective !== method) {
+    throw new UsageError(`sqakd train: --objective ${objective} and --method ${method} name the same setting; give one`);
+  }
+  return {
+    recipe: stringFlag(o.recipe), dataset: stringFlag(o.dataset), arch: stringFlag(o.arch),
+    quantizer: stringFlag(o.quantizer), wBits: integerFlag(o.wBits, 'w-bits'), aBits: integerFlag(o.aBits, 'a-bits'),
+    method: objective ?? method, teacher: stringFlag(o.teacher), epochs: integerFlag(o.epochs, 'epochs'),
+    batchSize: integerFlag(o.batchSize, 'batch-size'), seed: integerFlag(o.seed, 'seed'),
+    lr: numberFlag(o.lr, 'lr'), lrQuantizer: numberFlag(o.lrQuantizer, 'lr-quantizer'),
+    alpha: numberFlag(o.alpha, 'alpha'), gamma: numberFlag(o.gamma, 'gamma'),
+    temperature: numberFlag(o.temperature, 'temperature'), labelSmoothing: numberFlag(o.labelSmoothing, 'label-smoothing'),
+    fullPrecision: stringFlag(o.fpLayers)?.split(',').map((s) => s.trim()).filter(Boolean),
+    perChannelWeights: o.perChannel === true ? true : undefined,
+    ewgsDelta: delta === undefined ? undefined : delta === 'hessian' ? 'hessian' : numberFlag(delta, 'ewgs-delta'),
+    pactTrainAlpha: o.pactFixedAlpha === true ? false : undefined,
+    labelFree: o.labelFree === true ? true : undefined, beta: numberFlag(o.beta, 'beta'),
+    preEpochs: integerFlag(o.preEpochs, 'pre-epochs'), methodOptions: keyValueNumbers(o.methodOption, 'method-option'),
+    trainImages: integerFlag(o.trainImages, 'train-images'),
+  };
+}
+
+async function train(o: FlagValues): Promise<void> {
+  const out = stringFlag(o.out);
+  if (!out) throw new UsageError('sqakd train: --out <folder> is required (where result.json and the checkpoint go)');
+  const config = asBadInput(() => resolveTrainConfig(trainRequest(o)));
+  // The engine reads its thread count when it loads; the count is part of the run's numeric environment.
+  if (o.threads !== undefined) process.env.SQAKD_THREADS = String(positiveInt(o.threads, 'threads', 1));
+  const backend = await initBackend(stringFlag(o.backend));
+  const result = runTraining(config, {
+    out, dataDir: resolveDataDir(stringFlag(o.dataDir)), backend, progress: o.quiet ? null : process.stderr,
+    force: o.force === true, allowEnvChange: o.allowEnvChange === true,
+    teacherCheck: { minTop1: numberFlag(o.teacherMinTop1, 'teacher-min-top1'), action: o.weakTeacher as 'warn' | 'error' },
+  });
+  console.log(`${result.arch} on ${result.dataset}, ${result.quantizer === 'none' ? 'full precision'
+    : `${result.quantizer} W${result.wBits}A${result.aBits}`}, ${methodLabel(result.method,
+    result.config.settings.labelFree)}: top-1 ${result.top1.toFixed(2)}% ` +
+    `(best ${result.top1Best.toFixed(2)}%${result.teacherTop1 === null ? '' : `, teacher ${result.teacherTop1.toFixed(2)}%`}), ` +
+    `${result.epochs} epochs, ${Math.round(result.imagesPerSecond)} img/s, ${result.wallSeconds.toFixed(0)} s -> ${out}/result.json`);
+}
+
+/** `sqakd train`. */
+export function trainCommand(): Command {
+  const recipeDefault = "default: the recipe's";
+  return new Command('train')
+    .summary('train one model: a teacher (--quantizer none) or a quantized student with a method')
+    .description('Train one model: a full-precision teacher (--quantizer none) or a quantized student with a method ' +
+      '(sqakd list methods) from a teacher. Writes result.json, checkpoint.ckpt, log.jsonl and config.json to --out; ' +
+      'run again with the same --out to resume after the last finished epoch.')
+    .option('--out <folder>', 'required: where result.json, the checkpoint and the logs go (a folder of this run, or new)')
+    .option('--recipe <name>', 'a paper recipe (sqakd list recipes); default: the one made for --dataset and --arch')
+    .option('--dataset <name>', "dataset (sqakd data list); default: the recipe's")
+    .option('--arch <name>', "architecture (sqakd list archs); default: the recipe's")
+    .addOption(choiceOption('--quantizer <name>', 'none for a full-precision model; default: ewgs when bits are given, else none',
+      ['none', ...Object.keys(QUANTIZERS)]))
+    .option('--w-bits <n>', 'weight bits, 1 to 8 (default: --a-bits, else 2)')
+    .option('--a-bits <n>', 'activation bits, 1 to 8 (default: --w-bits)')
+    .option('--method <name>', 'training method (sqakd list methods): ce, kd, sqakd or a feature method (default: ce)')
+    .option('--objective <name>', 'the same setting as --method (kept for older scripts)')
+    .option('--teacher <checkpoint>', 'checkpoint of the trained full-precision teacher (methods that distil)')
+    .option('--teacher-min-top1 <percent>', "the teacher top-1 below which it counts as too weak (default: 2x chance, 20 for 10 classes)")
+    .addOption(choiceOption('--weak-teacher <action>', 'what a student of a too-weak teacher gets: a warning in its log and result, ' +
+      'or a refusal before training', ['warn', 'error']).default('warn'))
+    .option('--label-free', 'feature methods: train without the cross-entropy term and without labels')
+    .option('--beta <x>', "weight of a feature method's loss (default: the method's)")
+    .option('--pre-epochs <n>', "pre-stage epochs of FSP and FT (default: the method's, 30)")
+    .addOption(repeatable('--method-option <key=value>', 'a method option, e.g. negatives=4096 for crd'))
+    .option('--epochs <n>', `training epochs (${recipeDefault})`)
+    .option('--train-images <n>', 'train on the first N training images only (default: all); the test split stays whole')
+    .option('--batch-size <n>', `images per step (${recipeDefault})`)
+    .option('--seed <n>', 'seed of initialisation, data order, augmentation and dropout (default: 1)')
+    .option('--lr <x>', `learning rate of the weights (${recipeDefault})`)
+    .option('--lr-quantizer <x>', `learning rate of the quantizers' parameters (${recipeDefault})`)
+    .option('--alpha <x>', 'weight of the KL term (default: the method\'s; 0 for feature methods)')
+    .option('--gamma <x>', 'weight of the cross-entropy term (default: 1)')
+    .option('--temperature <x>', 'softmax temperature of the KL term (default: 4)')
+    .option('--label-smoothing <x>', `label smoothing of the cross-entropy term (${recipeDefault})`)
+    .option('--fp-layers <a,b>', 'layers kept in full precision, by module path (default: the architecture\'s first and last)')
+    .option('--per-channel', 'quantize weights per output channel (default: per tensor)')
+    .option('--ewgs-delta <x|hessian>', 'EWGS gradient-scaling delta, or hessian to estimate it (default: 0, the STE)')
+    .option('--pact-fixed-alpha', "pact: keep the clipping level fixed (the public code's Tiny-ImageNet runs)")
+    .addOption(dataDirOption())
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .option('--force', 'move whatever --out holds into --out/replaced-<time>/ and train afresh')
+    .addOption(allowEnvChangeOption())
+    .option('--quiet', 'no progress bar')
+    .action(train);
+}

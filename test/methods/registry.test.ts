@@ -40,7 +40,7 @@ beforeAll(async () => {
 describe('the method registry', () => {
   it('holds the 14 methods under their lower-case short names', () => {
     expect(Object.keys(METHODS).sort()).toEqual([...NAMES].sort());
-    expect(() => trainingMethod('fitnets')).toThrow(/^unknown method 'fitnets' \(valid: ce, kd, sqakd, at, .*cktf\)$/);
+    expect(() => trainingMethod('fitnets')).toThrow(/^unknown method 'fitnets' \(did you mean 'fitnet'\?\) \(valid: ce, kd, sqakd, at, .*cktf\)$/);
   });
 
   it('lists them with metadata from `sqakd methods --json`', () => {

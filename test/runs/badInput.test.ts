@@ -1,5 +1,6 @@
 // Bad input to `sqakd train` and `sqakd eval`: each stops with a one-line error naming what is wrong (and what is
-// valid), exits 1, and leaves earlier outputs exactly as they were.
+// valid), exits 2 (bad input; 1 for a run that started and failed, as a NaN loss), and leaves earlier outputs exactly
+// as they were.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +20,10 @@ async function sqakd(args: string[]) {
   return { status: run.exitCode, stdout: run.stdout, errors: run.stderr.split('\n').filter((l) => l.startsWith('sqakd')) };
 }
 
-/** Expects exit 1 with exactly one error line matching `pattern`. */
-async function fails(args: string[], pattern: RegExp): Promise<void> {
+/** Expects exit `status` (bad input by default) with exactly one error line matching `pattern`. */
+async function fails(args: string[], pattern: RegExp, status = 2): Promise<void> {
   const run = await sqakd(args);
-  expect(run.status, run.stdout).toBe(1);
+  expect(run.status, run.stdout).toBe(status);
   expect(run.errors).toHaveLength(1);
   expect(run.errors[0]).toMatch(pattern);
 }
@@ -48,7 +49,7 @@ describe('bad input', async () => {
         /unknown quantizer 'binaryconnect' \(valid: ewgs, pact, lsq, dorefa, lsq-paper, or none\)/],
       [[...base, '--arch', 'cnn-small', '--objective', 'distill', '--out', join(work, 'x')], /unknown method 'distill' \(valid: .*sqakd.*\)/],
       [[...base, '--arch', 'cnn-small', '--dataset', 'imagenet', '--out', join(work, 'x')], /imagenet.*valid: .*cifar10/],
-      [['train', '--recipe', 'cifar10-resnet21', '--out', join(work, 'x')], /unknown recipe 'cifar10-resnet21' \(valid: .*cifar10-resnet20/],
+      [['train', '--recipe', 'cifar10-resnet21', '--out', join(work, 'x')], /unknown recipe 'cifar10-resnet21' \(did you mean 'cifar10-resnet20'\?\) \(valid: .*cifar10-resnet20/],
     ]);
     expect(existsSync(join(work, 'x'))).toBe(false);
   });
@@ -98,7 +99,7 @@ describe('bad input', async () => {
 
   it('stops on a NaN loss with one line, writing no result', async () => {
     await fails([...base, '--arch', 'cnn-small', '--lr', '1e30', '--out', join(work, 'nan')],
-      /loss is (NaN|Infinity|-Infinity) at epoch 1, step \d+ .*nothing was saved/);
+      /loss is (NaN|Infinity|-Infinity) at epoch 1, step \d+ .*nothing was saved/, 1);
     expect(existsSync(join(work, 'nan', 'result.json'))).toBe(false);
     expect(existsSync(join(work, 'nan', 'checkpoint.ckpt'))).toBe(false);
   });
@@ -110,7 +111,7 @@ describe('bad input', async () => {
     const args = ['train', '--dataset', 'synthetic', '--arch', 'cnn-small', '--epochs', '3', '--train-images', '64',
       '--batch-size', '64', '--lr', '1e30', '--quiet', '--out', out];
     const stopped = /loss is (NaN|Infinity|-Infinity) at epoch 2, step 1 .*the checkpoint after 1 epoch\(s\) is intact$/;
-    await fails(args, stopped);
+    await fails(args, stopped, 1);
     expect(existsSync(join(out, 'result.json'))).toBe(false);
     const meta = readCheckpointMeta<CheckpointMeta>(join(out, 'checkpoint.ckpt'))!;
     expect(meta.epochsDone).toBe(1);
@@ -119,7 +120,7 @@ describe('bad input', async () => {
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ ...meta.config, environment: meta.environment });
     // Asked again, it resumes after the saved epoch, stops the same way and changes none of the files.
     const before = folderSnapshot(out);
-    await fails(args, stopped);
+    await fails(args, stopped, 1);
     expect(folderSnapshot(out)).toEqual(before);
   });
 

@@ -218,13 +218,13 @@ describe('resolveTrainConfig', () => {
 
   const errors: Array<[string, TrainRequest, RegExp]> = [
     ['unknown architecture', { dataset: 'cifar10', arch: 'resnet99' },
-      /^unknown architecture 'resnet99' \(valid: cnn-small, resnet20, resnet32, vgg8, vgg13, resnet18, vgg11bn, mobilenetv2, shufflenetv2, squeezenet\)$/],
+      /^unknown architecture 'resnet99' \(did you mean 'resnet20'\?\) \(valid: cnn-small, resnet20, resnet32, vgg8, vgg13, resnet18, vgg11bn, mobilenetv2, shufflenetv2, squeezenet\)$/],
     ['unknown quantizer', { dataset: 'cifar10', arch: 'resnet20', quantizer: 'ternary' },
       /^unknown quantizer 'ternary' \(valid: ewgs, pact, lsq, dorefa, lsq-paper, or none\)$/],
-    ['unknown method', { dataset: 'cifar10', arch: 'resnet20', method: 'fitnet9' }, /^unknown method 'fitnet9' \(valid: ce, kd, sqakd, [a-z, ]+\)$/],
+    ['unknown method', { dataset: 'cifar10', arch: 'resnet20', method: 'fitnet9' }, /^unknown method 'fitnet9' \(did you mean 'fitnet'\?\) \(valid: ce, kd, sqakd, [a-z, ]+\)$/],
     ['unknown dataset', { dataset: 'imagenet', arch: 'resnet20' },
       /^unknown dataset 'imagenet' \(valid: synthetic, mnist, fashion-mnist, cifar10, cifar100, tiny-imagenet, tiny-imagenet-224\)$/],
-    ['unknown recipe', { recipe: 'cifar10-resnet56' }, /^unknown recipe 'cifar10-resnet56' \(valid: cifar10-resnet20, .*tiny-squeezenet.*\)$/],
+    ['unknown recipe', { recipe: 'cifar10-resnet56' }, /^unknown recipe 'cifar10-resnet56' \(did you mean 'cifar10-resnet20'\?\) \(valid: cifar10-resnet20, .*tiny-squeezenet.*\)$/],
     ['no dataset', { arch: 'resnet20' }, /^no dataset: pass --dataset/],
     ['weight bits 0', { dataset: 'cifar10', arch: 'resnet20', quantizer: 'ewgs', wBits: 0 },
       /^weight bits \(--w-bits\) must be an integer from 1 to 8, got 0$/],

@@ -17,7 +17,7 @@ describe('bench step', () => {
 
   it('rejects an architecture it does not know, listing the valid ones', () => {
     const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--arch', 'resnet21'], { encoding: 'utf8' });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/unknown architecture 'resnet21' \(valid: .*resnet20/);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/unknown architecture 'resnet21' \(did you mean 'resnet20'\?\) \(valid: .*resnet20/);
   });
 });

@@ -20,24 +20,40 @@ const plan = planMatrix(validateMatrixSpec({
 const [teacher, ce, sqakd, fsp] = plan.cells;
 
 describe('dry run', () => {
-  it('lists every cell with its state, epochs, cost and teacher, then the totals', () => {
-    const lines = dryRunLines(plan, (c) => (c === teacher ? 'finished' : c === ce ? 'interrupted' : 'new'), () => undefined);
-    expect(lines).toHaveLength(plan.cells.length + 1);
+  // 1 ms per MMAC: the teacher's 3.9 GMAC take 3,900 s.
+  const speed = { imagesPerSecond: 100, secondsPerMac: 1e-6, measuredAt: '2026-12-07T00:00:00Z' };
+  const hoursOf = (macs: number) => `${((macs * 1e-6) / 3600).toFixed(2)} h`;
+
+  it('lists every cell with its state, epochs, cost, estimated hours and teacher, the teachers\' students, then the totals', () => {
+    const lines = dryRunLines({
+      plan, statusOf: (c) => (c === teacher ? 'finished' : c === ce ? 'interrupted' : 'new'), wallSecondsOf: () => undefined,
+      speedOf: () => speed, warnings: ['cifar100: folder cifar-100-binary/ is missing under /data'],
+    });
     // Teacher: 100 images x 3 epochs x 3 passes x 1 MMAC + 1000 test images x 3 epochs x 1 MMAC = 3.9 GMAC.
-    expect(lines[0]).toBe(`finished    ${teacher.id}  3 epochs, 3.9 GMAC`);
-    expect(lines[1]).toBe(`interrupted ${ce.id}  2 epochs, ${gmac(ce.macs)} GMAC after ${teacher.id}`);
-    expect(lines[2]).toMatch(new RegExp(`^new         ${sqakd.id}  2 epochs, [0-9.]+ GMAC after ${teacher.id}$`));
-    expect(lines[3]).toMatch(new RegExp(`^new         ${fsp.id}  2 epochs \\+ 1 pre-stage, [0-9.]+ GMAC after ${teacher.id}$`));
+    expect(lines[0]).toBe(`finished    ${teacher.id}  3 epochs, 3.9 GMAC, ~1.08 h`);
+    expect(lines[1]).toBe(`interrupted ${ce.id}  2 epochs, ${gmac(ce.macs)} GMAC, ~${hoursOf(ce.macs!)} after ${teacher.id}`);
+    expect(lines[2]).toMatch(new RegExp(`^new         ${sqakd.id}  2 epochs, [0-9.]+ GMAC, ~[0-9.]+ h after ${teacher.id}$`));
+    expect(lines[3]).toMatch(new RegExp(`^new         ${fsp.id}  2 epochs \\+ 1 pre-stage, [0-9.]+ GMAC, ~[0-9.]+ h after ${teacher.id}$`));
+    expect(lines[4]).toBe(`teacher ${teacher.id} is shared by 3 student(s)`);
     const total = plan.cells.reduce((s, c) => s + c.macs!, 0);
-    expect(lines[4]).toBe(`4 cells (1 teachers) in ${plan.root}; ${gmac(total)} GMAC in all, ${gmac(total - teacher.macs!)} left ` +
-      '(no cell has run yet to time it)');
+    expect(lines[5]).toBe(`4 cells (1 teacher(s), 3 student(s)) in ${plan.root}; estimated ${hoursOf(total)} in all, ` +
+      `${hoursOf(total - teacher.macs!)} left, one cell at a time with every core`);
+    expect(lines[6]).toBe('measured on this machine (a W2A2 SQAKD step, batch 32): cnn-small/synthetic 100 img/s');
+    expect(lines[7]).toBe('warning: cifar100: folder cifar-100-binary/ is missing under /data');
+    expect(lines).toHaveLength(8);
   });
 
-  it('estimates the time left from the speed of the cells already run', () => {
-    const lines = dryRunLines(plan, (c) => (c === teacher ? 'finished' : 'new'), () => 39);
-    // 39 s for the teacher's 3.9 GMAC: 10 s per GMAC.
+  it('says which cells have no estimate, and compares the finished cells with theirs', () => {
+    const none = dryRunLines({ plan, statusOf: () => 'new', wallSecondsOf: () => undefined, speedOf: () => undefined, warnings: [] });
+    expect(none[0]).toBe(`new         ${teacher.id}  3 epochs, 3.9 GMAC, time unknown`);
+    expect(none.at(-1)).toMatch(/estimated 0\.00 h in all, 0\.00 h left, one cell at a time with every core \(4 cell\(s\) without an estimate\)$/);
+    // The teacher took twice its estimate: the rest is expected to as well.
+    const timed = dryRunLines({
+      plan, statusOf: (c) => (c === teacher ? 'finished' : 'new'), wallSecondsOf: () => 7800, speedOf: () => speed, warnings: [],
+    });
     const left = plan.cells.slice(1).reduce((s, c) => s + c.macs!, 0);
-    expect(lines.at(-1)).toMatch(new RegExp(`, about ${formatDuration((left / 1e9) * 10)} at the speed of the cells already run$`));
+    expect(timed.at(-1)).toBe(`the finished cells took 2h 10m against 1h 05m estimated (x2.00); at that rate ` +
+      `${((2 * left * 1e-6) / 3600).toFixed(2)} h are left`);
     expect(gmac(null)).toBe('?');
     expect(gmac(2.5e11)).toBe('250');
   });

@@ -44,9 +44,10 @@ describe('matrix spec validation', () => {
       exclude: [{ size: 'big' }],
     }, 'test'));
     expect(problems).toEqual(expect.arrayContaining([
-      expect.stringMatching(/unknown key 'flavour'/), expect.stringMatching(/unknown axis 'colour'/),
-      expect.stringMatching(/bits value "two"/), expect.stringMatching(/epochs must be a positive integer/),
-      expect.stringMatching(/epochsScale must be a positive number/), expect.stringMatching(/exclude\[0\]: unknown axis 'size'/),
+      expect.stringMatching(/^unknown key 'flavour'/), expect.stringMatching(/^grid: unknown key 'colour'/),
+      expect.stringMatching(/^grid\.bits\[1\]: must be bit widths like W2A2 .*, got "two"$/),
+      expect.stringMatching(/^epochs: must be a positive integer, got -1$/),
+      expect.stringMatching(/^epochsScale: must be a positive number, got "fast"$/), expect.stringMatching(/^exclude\[0\]: unknown key 'size'/),
     ]));
     expect(problems).toHaveLength(6);
   });
@@ -55,13 +56,13 @@ describe('matrix spec validation', () => {
     // Issue 14: an empty axis was reported as an --only problem, a repeated seed ran once silently, and --set
     // seed=a said "seed NaN".
     expect(assembleMatrixSpec({ grid: { ...grid, method: [] } }, 'test').problems)
-      .toEqual(["grid: axis 'method' is empty (give at least one value)"]);
+      .toEqual(['grid.method: must list at least one value, got []']);
     expect(assembleMatrixSpec({ grid: { ...grid, seed: [1, 2, 1] } }, 'test').problems)
-      .toEqual(['grid: seed 1 is listed twice (each value names one cell)']);
+      .toEqual(['grid.seed[2]: 1 is listed twice (each value names one cell)']);
     expect(assembleMatrixSpec({ grid: { ...grid, method: ['ce', 'ce'] } }, 'test').problems)
-      .toEqual(['grid: method "ce" is listed twice (each value names one cell)']);
+      .toEqual(['grid.method[1]: "ce" is listed twice (each value names one cell)']);
     expect(assembleMatrixSpec({ grid: { ...grid, seed: ['a', 1.5] } }, 'test').problems).toEqual([
-      'grid: seed "a" must be a non-negative integer', 'grid: seed 1.5 must be a non-negative integer',
+      'grid.seed[0]: must be a non-negative integer, got "a"', 'grid.seed[1]: must be a non-negative integer, got 1.5',
     ]);
     expect(assembleMatrixSpec({ grid }, 'test', { set: ['seed=a,-1'] }).problems).toEqual([
       "--set seed=a,-1: seed 'a' must be a non-negative integer", "--set seed=a,-1: seed '-1' must be a non-negative integer",
@@ -81,8 +82,8 @@ describe('matrix spec validation', () => {
       ],
     }, empty));
     const text = problems.join('\n');
-    expect(text).toMatch(/unknown architecture 'resnet21' \(valid: .*resnet20/);
-    expect(text).toMatch(/unknown quantizer 'pcat' \(valid: ewgs, pact, lsq, dorefa/);
+    expect(text).toMatch(/grids\[0\]\.arch\[1\]: unknown architecture 'resnet21' \(did you mean 'resnet20'\?\) \(valid: .*resnet20/);
+    expect(text).toMatch(/grids\[0\]\.quantizer\[1\]: unknown quantizer 'pcat' \(did you mean 'pact'\?\) \(valid: ewgs, pact, lsq, dorefa/);
     expect(text).toMatch(/weight bits of W9A9 must be an integer from 1 to 8/);
     expect(text).toMatch(/ce:label-free is not a variant/);
     expect(text).toMatch(/method fsp cannot run label-free: /);
@@ -117,10 +118,12 @@ describe('matrix spec validation', () => {
       modelFacts: () => ({ tapNames: ['stem'], macsPerImage: 1e6 }),
     }));
     const expected = [
-      /^unknown key 'flavour'/, /^exclude\[0\]: method 'sqkad' is in no grid \(its values: ce, at, fsp:label-free, kd\)/,
-      /^exclude\[1\]: bits 'W3A3' is in no grid/, /^--set colour=red: expected axis=value/,
+      /^unknown key 'flavour'/, /^exclude\[0\]\.method: 'sqkad' is in no grid \(its values: ce, at, fsp:label-free, kd\)/,
+      /^exclude\[1\]\.bits: 'W3A3' is in no grid \(its values: W2A2\)/, /^--set colour=red: expected axis=value/,
       /^--only seed=1,x: seed 'x' must be a non-negative integer/,
-      /unknown architecture 'resnet21'/, /method fsp cannot run label-free/,
+      /^grid\.arch\[1\]: unknown architecture 'resnet21'/,
+      // A value --set brought in is reported against the --set, not a place in the file.
+      /^--set method=ce,at,fsp:label-free,kd: method fsp cannot run label-free/,
       new RegExp(`cifar10 not found: expected the folder ${join(empty, 'cifar-10-batches-bin')}`),
       // Each valid cell is still resolved: AT reads taps the (stand-in) architecture lacks, on both datasets.
       /^synthetic cnn-small ewgs W2A2 at 1: method at reads taps/, /^cifar10 cnn-small ewgs W2A2 at 1: method at reads taps/,
@@ -129,7 +132,7 @@ describe('matrix spec validation', () => {
     expect(problems).toHaveLength(expected.length);
   });
 
-  it('sqakd matrix exits 1 on a bad spec, listing every problem, before writing anything', () => {
+  it('sqakd matrix exits 2 (bad input) on a bad spec, listing every problem, before writing anything', () => {
     const specPath = join(work, 'bad.json');
     writeFileSync(specPath, JSON.stringify({
       grid: { ...grid, arch: 'resnet21', method: ['ce', 'fsp:label-free'] }, exclude: [{ quantizer: 'ewsg' }],
@@ -137,11 +140,11 @@ describe('matrix spec validation', () => {
     const runsDir = join(work, 'bad-runs');
     const run = spawnSync(process.execPath, ['bin/sqakd.js', 'matrix', '--spec', specPath, '--runs-dir', runsDir],
       { encoding: 'utf8', env: { ...process.env, SQAKD_THREADS: '1' } });
-    expect(run.status).toBe(1);
+    expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/invalid matrix spec \(bad\): 3 problem\(s\)/);
-    expect(run.stderr).toMatch(/exclude\[0\]: quantizer 'ewsg' is in no grid/);
-    expect(run.stderr).toMatch(/unknown architecture 'resnet21'/);
-    expect(run.stderr).toMatch(/method fsp cannot run label-free/);
+    expect(run.stderr).toMatch(/exclude\[0\]\.quantizer: 'ewsg' is in no grid \(did you mean 'ewgs'\?\)/);
+    expect(run.stderr).toMatch(/grid\.arch: unknown architecture 'resnet21' \(did you mean 'resnet20'\?\)/);
+    expect(run.stderr).toMatch(/grid\.method\[1\]: method fsp cannot run label-free/);
     expect(existsSync(runsDir)).toBe(false);
   });
 
