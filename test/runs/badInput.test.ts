@@ -44,9 +44,9 @@ describe('bad input', async () => {
 
   it('rejects unknown names with the valid ones', async () => {
     await allFail([
-      [[...base, '--arch', 'resnet99', '--out', join(work, 'x')], /unknown architecture 'resnet99' \(valid: .*resnet20.*\)/],
+      [[...base, '--arch', 'resnet99', '--out', join(work, 'x')], /unknown architecture 'resnet99' \(did you mean 'resnet20'\?\) \(valid: .*resnet20.*\)/],
       [[...base, '--arch', 'cnn-small', '--quantizer', 'binaryconnect', '--out', join(work, 'x')],
-        /unknown quantizer 'binaryconnect' \(valid: ewgs, pact, lsq, dorefa, lsq-paper, or none\)/],
+        /option '--quantizer <name>' argument 'binaryconnect' is invalid\. valid: none, ewgs, pact, lsq, dorefa, lsq-paper$/],
       [[...base, '--arch', 'cnn-small', '--objective', 'distill', '--out', join(work, 'x')], /unknown method 'distill' \(valid: .*sqakd.*\)/],
       [[...base, '--arch', 'cnn-small', '--dataset', 'imagenet', '--out', join(work, 'x')], /imagenet.*valid: .*cifar10/],
       [['train', '--recipe', 'cifar10-resnet21', '--out', join(work, 'x')], /unknown recipe 'cifar10-resnet21' \(did you mean 'cifar10-resnet20'\?\) \(valid: .*cifar10-resnet20/],

@@ -12,12 +12,12 @@ import type { CellAttempt } from '../../runs/matrix/runStore.ts';
 export const CLI = 'bin/sqakd.js';
 
 /** A fresh folder with a small matrix spec: a cnn-small teacher and quantized students on part of the synthetic set. */
-export function smallMatrix(prefix: string, methods: string[], epochs = 3): { work: string; spec: string } {
+export function smallMatrix(prefix: string, methods: string[], epochs = 3, teacherEpochs = 1): { work: string; spec: string } {
   const work = mkdtempSync(join(tmpdir(), `sqakd-${prefix}-`));
   const spec = join(work, 'tiny.json');
   writeFileSync(spec, JSON.stringify({
     grid: { dataset: 'synthetic', arch: 'cnn-small', quantizer: 'ewgs', bits: ['W2A2'], method: methods },
-    epochs, teacherEpochs: 1, trainImages: 640, batchSize: 64,
+    epochs, teacherEpochs, trainImages: 640, batchSize: 64,
   }));
   return { work, spec };
 }

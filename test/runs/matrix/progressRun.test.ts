@@ -10,7 +10,8 @@ import { cellDirs, resultOf, smallMatrix, sqakd } from '../../support/matrixRuns
 
 describe('matrix progress', () => {
   it('prints each running cell\'s progress from its worker while it trains', async () => {
-    const { work, spec } = smallMatrix('progress', ['ce'], 2);
+    // Four epochs each: a cell trains for a few seconds, several times the display's one-second poll.
+    const { work, spec } = smallMatrix('progress', ['ce'], 4, 4);
     const run = await sqakd(['matrix', '--spec', spec, '--runs-dir', join(work, 'runs'), '--reports-dir', join(work, 'reports'),
       '--workers', '1']);
     expect(run.exitCode, run.all).toBe(0);
