@@ -59,6 +59,18 @@ export interface MatrixProgressOptions {
   now?: () => number;
 }
 
+/**
+ * The terminal as log-update sees it: one that reports a size of 0 (a pseudo-terminal nobody sized, as under
+ * `script` or some CI runners) would get no output at all, so it counts as 80 x 24.
+ */
+function sizedTerminal(stream: DisplayStream): NodeJS.WriteStream {
+  return {
+    isTTY: true, write: (text: string) => stream.write(text),
+    get columns() { return stream.columns || 80; },
+    get rows() { return stream.rows || 24; },
+  } as unknown as NodeJS.WriteStream;
+}
+
 /** Prints the matrix's progress: a block redrawn in place on a terminal, else plain lines. */
 export class MatrixProgress {
   private readonly start = performance.now();
@@ -78,7 +90,7 @@ export class MatrixProgress {
     this.now = options.now ?? Date.now;
     this.watcher = new ProgressWatcher(this.now);
     // The cursor stays visible: a runner killed mid-matrix must not leave the terminal without one.
-    this.redraw = this.tty ? createLogUpdate(this.stream as NodeJS.WriteStream, { showCursor: true }) : undefined;
+    this.redraw = this.tty ? createLogUpdate(sizedTerminal(this.stream), { showCursor: true }) : undefined;
   }
 
   /** The status line for a snapshot, now. */
