@@ -45,10 +45,10 @@ function snapshot(states: CellState[], changed?: MatrixSnapshot['changed']): Mat
   return { plan, states: new Map(plan.cells.map((c, i) => [c.id, states[i]])), changed };
 }
 
-function fakeStream(tty: boolean) {
+function fakeStream(tty: boolean, size = { columns: 160, rows: 40 }) {
   const written: string[] = [];
   return {
-    stream: { isTTY: tty, columns: 160, rows: 40, write: (chunk: string) => (written.push(chunk), true) },
+    stream: { isTTY: tty, ...size, write: (chunk: string) => (written.push(chunk), true) },
     text: () => written.join(''),
     clear: () => written.splice(0),
   };
@@ -136,6 +136,17 @@ describe('matrix display', () => {
     after.update(snapshot(['skipped', 'finished', 'pending']));
     expect(done.text()).not.toContain(ce.id);
     after.finish();
+  });
+
+  it('draws on a terminal that reports a size of 0 (an unsized pseudo-terminal) as on one of 80 columns', () => {
+    report(ce.id, { updatedAt: new Date(T0).toISOString() });
+    const { stream, text } = fakeStream(true, { columns: 0, rows: 0 });
+    const display = new MatrixProgress({ store, stream, now: () => T0 + 1000, pollMs: 3_600_000 });
+    display.update(snapshot(['skipped', 'running', 'pending'], { cell: ce, state: 'running' }));
+    display.finish();
+    expect(text()).toContain('[shown] 1/3 done (1 earlier), 1 running, 0 failed');
+    // Cut to 80 columns, not left out.
+    expect(text()).toContain(`  ${ce.id}  epoch 3/30`);
   });
 
   it('redraws a block in place on a terminal: the status line, a line per running cell, events above it', () => {
