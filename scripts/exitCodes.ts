@@ -14,16 +14,6 @@ export const EXIT_RUN_FAILED = 1;
 /** The command line, a spec, a setting, the data, an output folder or a teacher was refused before training began. */
 export const EXIT_BAD_INPUT = 2;
 
-/** Runs `read` (turning what the user gave into settings); whatever it throws is the user's input to fix. */
-export function asBadInput<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError((e as Error).message);
-  }
-}
-
 /** The exit code for an error that ended a command. */
 export function exitCodeOf(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;

@@ -8,8 +8,8 @@ import { architectureSpec } from '../../models/registry.ts';
 import { benchEngine, initBackend } from '../../engine/index.ts';
 import { referenceScript, runReference } from '../../runs/pytorchReference.ts';
 import { benchStep } from '../../runs/stepBench.ts';
+import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, type FlagValues, positiveInt, stringFlag } from '../command.ts';
-import { asBadInput } from '../exitCodes.ts';
 
 const REFERENCE_ARCHS = ['resnet20', 'vgg8'];
 
@@ -41,11 +41,11 @@ async function engineBenchmark(values: FlagValues): Promise<void> {
 
 async function stepBenchmark(values: FlagValues): Promise<void> {
   const arch = stringFlag(values.arch) ?? 'resnet20';
-  asBadInput(() => architectureSpec(arch));
+  refusedOnError(() => architectureSpec(arch));
   const quantizer = stringFlag(values.quantizer) ?? 'ewgs';
-  asBadInput(() => quantizerFamily(quantizer));
+  refusedOnError(() => quantizerFamily(quantizer));
   const options = {
-    arch, quantizer, bits: asBadInput(() => checkBits(positiveInt(values.bits, 'bits', 2))), batch: positiveInt(values.batch, 'batch', 256),
+    arch, quantizer, bits: refusedOnError(() => checkBits(positiveInt(values.bits, 'bits', 2))), batch: positiveInt(values.batch, 'batch', 256),
     steps: positiveInt(values.steps, 'steps', 5),
   };
   // commander gives --no-reference as reference: false.

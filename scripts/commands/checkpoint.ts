@@ -5,8 +5,8 @@ import { Command } from 'commander';
 
 import { initBackend } from '../../engine/index.ts';
 import { type ConversionSummary, exportSafetensors, importSafetensors, TENSOR_LAYOUTS } from '../../runs/checkpointExport.ts';
+import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, choiceOption, type FlagValues, stringFlag, UsageError } from '../command.ts';
-import { asBadInput } from '../exitCodes.ts';
 
 function report(summary: ConversionSummary): void {
   console.log(`${summary.model}: ${summary.tensors} tensors, ${(summary.bytes / 2 ** 20).toFixed(2)} MiB, ` +
@@ -34,7 +34,7 @@ export function checkpointCommand(): Command {
     .action(async (checkpoint: string, o: FlagValues) => {
       const out = outFlag(o, 'safetensors file');
       await initBackend(stringFlag(o.backend));
-      report(asBadInput(() => exportSafetensors(checkpoint, out,
+      report(refusedOnError(() => exportSafetensors(checkpoint, out,
         { layout: stringFlag(o.layout) as (typeof TENSOR_LAYOUTS)[number], force: o.force === true })));
     });
   const importer = new Command('import')
@@ -46,7 +46,7 @@ export function checkpointCommand(): Command {
     .action(async (file: string, o: FlagValues) => {
       const out = outFlag(o, 'checkpoint');
       await initBackend(stringFlag(o.backend));
-      report(asBadInput(() => importSafetensors(file, out, { force: o.force === true })));
+      report(refusedOnError(() => importSafetensors(file, out, { force: o.force === true })));
     });
   return new Command('checkpoint')
     .description('checkpoints readable outside the suite: export to safetensors, import back')

@@ -7,8 +7,8 @@ import { Command } from 'commander';
 
 import { channelMeans, DATASETS, datasetSpec, downloadDataset, labelHistogram, resolveDataDir } from '../../datasets/index.ts';
 import type { Split } from '../../datasets/index.ts';
+import { refusedOnError } from '../../runs/runRefused.ts';
 import { choiceArgument, dataDirOption, type FlagValues, stringFlag } from '../command.ts';
-import { asBadInput } from '../exitCodes.ts';
 
 function list(o: FlagValues): void {
   const dataDir = resolveDataDir(stringFlag(o.dataDir));
@@ -21,7 +21,7 @@ function list(o: FlagValues): void {
 }
 
 function check(name: string, o: FlagValues): void {
-  const spec = asBadInput(() => datasetSpec(name));
+  const spec = refusedOnError(() => datasetSpec(name));
   const dataDir = resolveDataDir(stringFlag(o.dataDir));
   for (const split of ['train', 'test'] as Split[]) {
     const start = performance.now();
@@ -36,7 +36,7 @@ function check(name: string, o: FlagValues): void {
 }
 
 async function download(name: string, o: FlagValues): Promise<void> {
-  asBadInput(() => datasetSpec(name));
+  refusedOnError(() => datasetSpec(name));
   console.log(`${name}: ready in ${await downloadDataset(name, resolveDataDir(stringFlag(o.dataDir)))}`);
 }
 

@@ -6,26 +6,26 @@ import { datasetSpec } from '../../datasets/registry.ts';
 import { emptyCache, initBackend } from '../../engine/index.ts';
 import { evaluate } from '../../runs/evaluate.ts';
 import { describeCheckpoint, loadTrainedModel } from '../../runs/trainedModel.ts';
+import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, dataDirOption, type FlagValues, stringFlag, UsageError } from '../command.ts';
-import { asBadInput } from '../exitCodes.ts';
 
 async function evalCheckpoint(o: FlagValues): Promise<void> {
   const path = stringFlag(o.checkpoint);
   if (!path) throw new UsageError('sqakd eval: --checkpoint <file> is required');
   const backend = await initBackend(stringFlag(o.backend));
-  const { model, meta } = asBadInput(() => loadTrainedModel(path));
+  const { model, meta } = refusedOnError(() => loadTrainedModel(path));
   try {
     const arch = stringFlag(o.arch);
     if (arch && arch !== meta.config.arch) {
       throw new UsageError(`checkpoint ${path} holds ${describeCheckpoint(meta)}, not a ${arch}`);
     }
     const dataset = stringFlag(o.dataset) ?? meta.config.dataset;
-    const spec = asBadInput(() => datasetSpec(dataset));
+    const spec = refusedOnError(() => datasetSpec(dataset));
     if (spec.classes !== meta.input.classes || spec.channels !== meta.input.channels) {
       throw new UsageError(`checkpoint ${path} holds ${describeCheckpoint(meta)} (${meta.input.classes} classes, ` +
         `${meta.input.channels} channels); ${dataset} has ${spec.classes} classes and ${spec.channels} channels`);
     }
-    const testSet = asBadInput(() => spec.load(resolveDataDir(stringFlag(o.dataDir)), 'test'));
+    const testSet = refusedOnError(() => spec.load(resolveDataDir(stringFlag(o.dataDir)), 'test'));
     // Loading freed the checkpoint's copies; an evaluation-only phase needs none of the training-sized cache.
     emptyCache();
     const accuracy = evaluate(model, testSet, spec);

@@ -9,11 +9,11 @@ import { QUANTIZERS } from '../../methods/quantizers/registry.ts';
 import { methodLabel } from '../../methods/registry.ts';
 import { resolveTrainConfig, type TrainRequest } from '../../runs/trainConfig.ts';
 import { runTraining } from '../../runs/trainer.ts';
+import { refusedOnError } from '../../runs/runRefused.ts';
 import {
   allowEnvChangeOption, backendOption, choiceOption, dataDirOption, type FlagValues, integerFlag, keyValueNumbers, numberFlag, positiveInt,
   repeatable, stringFlag, threadsOption, UsageError,
 } from '../command.ts';
-import { asBadInput } from '../exitCodes.ts';
 
 /** What the flags ask for, as the trainer's request; a malformed value is a UsageError naming its flag. */
 function trainRequest(o: FlagValues): TrainRequest {
@@ -43,7 +43,7 @@ function trainRequest(o: FlagValues): TrainRequest {
 async function train(o: FlagValues): Promise<void> {
   const out = stringFlag(o.out);
   if (!out) throw new UsageError('sqakd train: --out <folder> is required (where result.json and the checkpoint go)');
-  const config = asBadInput(() => resolveTrainConfig(trainRequest(o)));
+  const config = refusedOnError(() => resolveTrainConfig(trainRequest(o)));
   // The engine reads its thread count when it loads; the count is part of the run's numeric environment.
   if (o.threads !== undefined) process.env.SQAKD_THREADS = String(positiveInt(o.threads, 'threads', 1));
   const backend = await initBackend(stringFlag(o.backend));
