@@ -295,3 +295,22 @@ describe('matrix plans', () => {
     expect(t7.cells.find((c) => c.config.arch === 'resnet20' && c.kind === 'student')!.config.phase.epochs).toBe(1200);
   });
 });
+
+describe('weak-teacher settings', () => {
+  it('hands the spec\'s teacherMinTop1 and weakTeacher to every student cell, outside its identity', () => {
+    const plain = plan({ grid });
+    const strict = plan({ grid, teacherMinTop1: 50, weakTeacher: 'error' });
+    const students = strict.cells.filter((c) => c.kind === 'student');
+    expect(students).toHaveLength(2);
+    for (const cell of students) expect(cell.teacherCheck).toEqual({ minTop1: 50, action: 'error' });
+    expect(strict.cells.find((c) => c.kind === 'teacher')!.teacherCheck).toBeUndefined();
+    expect(plain.cells.every((c) => c.teacherCheck === undefined)).toBe(true);
+    // The same cells: changing how a weak teacher is treated re-trains nothing.
+    expect(strict.cells.map((c) => c.id)).toEqual(plain.cells.map((c) => c.id));
+  });
+
+  it('refuses a threshold outside 0..100 or an unknown action, at its path', () => {
+    const problems = problemsOf(() => plan({ grid, teacherMinTop1: 120, weakTeacher: 'ignore' }));
+    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^teacherMinTop1: /), expect.stringMatching(/^weakTeacher: must be 'warn' or 'error'/)]));
+  });
+});
