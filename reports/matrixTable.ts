@@ -1,19 +1,12 @@
 // The results table of a matrix: one row per cell (its teacher rows first), with the quantizer variant that ran,
 // the final and best top-1, the teacher's, the difference to the CE baseline of the same dataset, architecture,
 // quantizer and variant, bits and seed, speed and wall time, and the run's warnings (a weak teacher); written
-// (atomically) as Markdown and CSV under reports/<matrix>/, both with numbers rounded to REPORT_PRECISION (a
+// as Markdown and CSV (table.md, table.csv) by writeReport.ts, both with numbers rounded to REPORT_PRECISION (a
 // difference of 0.001 points in a table is noise, and full float digits hide the ones that matter).
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { stringify } from 'csv-stringify/sync';
 
-import { methodLabel } from '../methods/registry.ts';
-import { writeFileAtomic } from '../runs/atomicWrite.ts';
-import { claimOutputFolder } from '../runs/outputFolder.ts';
-import type { MatrixPlan } from '../runs/matrix/plan.ts';
-import type { RunStore } from '../runs/matrix/runStore.ts';
-import { quantizerVariant } from './quantizerVariant.ts';
+import type { CellState, ReportCell } from './reportCell.ts';
+import type { ReportTable } from './reportTable.ts';
 
 export interface ReportRow {
   dataset: string;
@@ -33,7 +26,7 @@ export interface ReportRow {
   deltaVsCe: number | null;
   imagesPerSecond: number | null;
   wallSeconds: number | null;
-  status: 'finished' | 'failed' | 'not run';
+  status: CellState;
   /** The result's warnings (trainer.ts: a teacher below the top-1 threshold), '; '-joined; '' when none. */
   warnings: string;
   cell: string;
@@ -49,26 +42,14 @@ function decimals(key: keyof ReportRow): number | undefined {
   return key === 'seed' || key === 'epochs' ? undefined : REPORT_PRECISION.accuracy;
 }
 
-/** The rows of a matrix from what its run store holds now. */
-export function reportRows(plan: MatrixPlan, store: RunStore): ReportRow[] {
-  const rows: ReportRow[] = plan.cells.map((cell) => {
-    const result = store.result(cell.id);
-    const finished = store.status(cell) === 'finished' ? result : undefined;
-    // What ran is what the result holds; a cell without one shows what it will run.
-    const q = (finished?.config ?? cell.config).quantization;
-    const labelFree = cell.config.settings.labelFree;
-    return {
-      dataset: cell.config.dataset, arch: cell.config.arch, quantizer: q?.quantizer ?? 'none', variant: quantizerVariant(q),
-      bits: q ? `W${q.wBits}A${q.aBits}` : 'FP32',
-      method: cell.kind === 'teacher' ? 'teacher' : methodLabel(cell.config.method, labelFree),
-      labels: finished ? (finished.labelsUsed ? 'yes' : 'no') : (labelFree ? 'no' : 'yes'),
-      seed: cell.config.seed, epochs: cell.config.phase.epochs,
-      top1: finished?.top1 ?? null, top1Best: finished?.top1Best ?? null, teacherTop1: finished?.teacherTop1 ?? null,
-      deltaVsCe: null, imagesPerSecond: finished?.imagesPerSecond ?? null, wallSeconds: finished?.wallSeconds ?? null,
-      status: finished ? 'finished' : store.failure(cell.id) ? 'failed' : 'not run',
-      warnings: (finished?.warnings ?? []).join('; '), cell: cell.id,
-    };
-  });
+/** One row per cell of the store, as readStoreCells.ts read it. */
+export function reportRows(cells: ReportCell[]): ReportRow[] {
+  const rows: ReportRow[] = cells.map((c) => ({
+    dataset: c.dataset, arch: c.arch, quantizer: c.quantizer, variant: c.variant, bits: c.bits, method: c.label,
+    labels: c.labelFree ? 'no' : 'yes', seed: c.seed, epochs: c.epochsPlanned,
+    top1: c.top1, top1Best: c.top1Best, teacherTop1: c.teacherTop1, deltaVsCe: null, imagesPerSecond: c.imagesPerSecond,
+    wallSeconds: c.wallSeconds, status: c.state, warnings: (c.result?.warnings ?? []).join('; '), cell: c.id,
+  }));
   // STE and Hessian-delta cells, say, are different quantizers: each is measured against its own CE baseline.
   const key = (r: ReportRow) => [r.dataset, r.arch, r.quantizer, r.variant, r.bits, r.seed].join('|');
   const baselines = new Map(rows.filter((r) => r.method === 'ce' && r.top1 !== null).map((r) => [key(r), r.top1!]));
@@ -127,22 +108,11 @@ export function csvTable(rows: ReportRow[]): string {
   return stringify(rows.map((r) => COLUMNS.map((c) => cell(r, c.key))), { header: true, columns: COLUMNS.map((c) => c.key) });
 }
 
-const REPORT_FILES = ['table.md', 'table.csv'];
 
-/** Claims a report folder (outputFolder.ts): it may hold earlier reports' files, nothing else. */
-export function claimReportFolder(dir: string, options: { force?: boolean } = {}): void {
-  claimOutputFolder(dir, (entry) => (REPORT_FILES.includes(entry) || /\.tmp-\d+$/.test(entry) ? 'this-run' : 'foreign'),
-    { force: options.force, elsewhere: 'another --reports-dir' });
-}
-
-/** Writes table.md and table.csv for the matrix into `dir`; returns their paths. */
-export function writeMatrixTables(plan: MatrixPlan, store: RunStore, dir: string): string[] {
-  const rows = reportRows(plan, store);
-  claimReportFolder(dir);
-  mkdirSync(dir, { recursive: true });
-  const md = join(dir, 'table.md');
-  const csv = join(dir, 'table.csv');
-  writeFileAtomic(md, `# ${plan.name}\n\n${markdownTable(rows)}\n\n${precisionNote()}\n`);
-  writeFileAtomic(csv, csvTable(rows));
-  return [md, csv];
+/** The rows as a ReportTable (values as displayed), for the HTML page. */
+export function cellTable(rows: ReportRow[]): ReportTable {
+  return {
+    id: 'cells', title: 'Every cell', notes: [precisionNote()], columns: COLUMNS.map((c) => ({ key: c.key, title: c.title })),
+    rows: rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c.key, display(r, c.key)]))),
+  };
 }

@@ -2,7 +2,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 
 /** Writes `content` to `path` atomically. */
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array): void {
   const temporary = `${path}.tmp-${process.pid}`;
   writeFileSync(temporary, content);
   renameSync(temporary, path);

@@ -11,6 +11,7 @@ import { evalCommand } from './commands/eval.ts';
 import { listCommand } from './commands/list.ts';
 import { matrixCommand } from './commands/matrix.ts';
 import { methodsCommand } from './commands/methods.ts';
+import { reportCommand } from './commands/report.ts';
 import { runCellCommand } from './commands/runCell.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { trainCommand } from './commands/train.ts';
@@ -55,6 +56,7 @@ export function createProgram(): Command {
     .addCommand(evalCommand())
     .addCommand(checkpointCommand())
     .addCommand(matrixCommand())
+    .addCommand(reportCommand())
     .addCommand(workerCommand())
     .addCommand(runCellCommand())
     .addCommand(benchCommand())

@@ -46,6 +46,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server || echo "setup: redis-server is not installed; install it for 'sqakd matrix --queue redis' and its test" >&2
 fi
 
+# Reports: DejaVu Sans draws the charts' text (SVG and PNG alike); Debian's chromium runs the test that opens the
+# HTML report in a headless browser (playwright-core drives it; nothing downloads a browser).
+if ! fc-list 2>/dev/null | grep -q "DejaVu Sans"; then
+  apt_install fonts-dejavu-core || echo "setup: could not install fonts-dejavu-core; chart PNGs may have no text" >&2
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium || echo "setup: chromium is not installed; install it for the HTML report's browser test" >&2
+fi
+
 # npm ci runs the package's install script, which builds the addon against the libtorch found above.
 npm ci --no-audit --no-fund
 [ -f engine/libtorch/native/build/Release/sqakd_libtorch.node ] || npm run --silent build:native

@@ -1,13 +1,15 @@
 // `sqakd matrix` (`npm run matrix`): plans a matrix from a preset or a spec file, trains its teachers and cells in
 // worker processes (locally, or through a Redis queue), skips what is finished, resumes what was interrupted, and
-// writes the results table under reports/<matrix>/.
+// writes the report (tables, charts, claims, index.html) under reports/<matrix>/ after every finished cell.
 import { basename, extname, join, resolve } from 'node:path';
 
 import { Command } from 'commander';
 
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
-import { claimReportFolder, writeMatrixTables } from '../../reports/matrixTable.ts';
+import { LiveReport } from '../../reports/liveReport.ts';
+import { PUBLISHED_TEMPLATE } from '../../reports/published.ts';
+import { claimReportFolder } from '../../reports/reportFolder.ts';
 import type { CellExecutor } from '../../runs/matrix/cellExecutor.ts';
 import { gpuCount } from '../../runs/matrix/gpus.ts';
 import { LocalPool } from '../../runs/matrix/localPool.ts';
@@ -97,20 +99,29 @@ async function runMatrixCommand(values: FlagValues): Promise<void> {
     : new LocalPool({ store, dataDir, backend: backendRequest, workers, threads, gpus: gpuCount(),
       allowEnvChange: values.allowEnvChange === true });
   const progress = new MatrixProgress({ store });
+  const report = new LiveReport({ storeRoot: plan.root, name: plan.name, outDir: reportsDir, published: stringFlag(values.published) ?? PUBLISHED_TEMPLATE },
+    (line) => console.error(line));
   console.error(`matrix ${plan.name}: ${plan.cells.length} cells in ${plan.root}, ${executor.description}`);
   let summary;
   try {
     summary = await runMatrix(plan, store, executor, {
-      retryFailed: values.retryFailed === true, onUpdate: (s) => progress.update(s),
+      retryFailed: values.retryFailed === true,
+      onUpdate: (s) => {
+        progress.update(s);
+        // The report stays current while the matrix runs: rewritten as each cell finishes or fails.
+        if (s.changed && (s.changed.state === 'finished' || s.changed.state === 'failed')) report.request();
+      },
     });
   } finally {
     progress.finish();
     await executor.close();
+    await report.flush();
   }
-  const reports = writeMatrixTables(plan, store, reportsDir);
+  report.request();
+  await report.flush();
   console.log(`matrix ${plan.name}: ${summary.finished.length} cell(s) run, ${summary.skipped.length} already finished, ` +
     `${summary.failed.length} failed, ${summary.blocked.length} blocked, ${formatDuration(summary.wallSeconds)}; ` +
-    `table: ${reports[0]}`);
+    `report: ${join(reportsDir, 'index.html')}`);
   for (const f of summary.failed) {
     console.error(`failed ${f.id}: ${f.error}\n  log ${store.workerLogPath(f.id)}:\n${f.log.split('\n').map((l) => `    ${l}`).join('\n')}`);
   }
@@ -123,7 +134,7 @@ export function matrixCommand(): Command {
     .summary('run a matrix of cells (methods x quantizers x archs x bits x datasets x seeds) with shared teachers')
     .description('Plan a matrix from a preset or a spec file, train its teachers and cells in worker processes (locally, ' +
       'or through a Redis queue), skip what is finished, resume what was interrupted, and write the results table under ' +
-      '<reports-dir>/<matrix>/. Give --preset or --spec.')
+      '<reports-dir>/<matrix>/ after every finished cell (sqakd report). Give --preset or --spec.')
     .addOption(choiceOption('--preset <name>', 'a built-in matrix', Object.keys(PRESETS)))
     .option('--spec <file>', 'a matrix spec, .yaml or .json (sqakd schema matrix prints its JSON Schema)')
     .option('--name <name>', "the matrix's name: its folder under --runs-dir and --reports-dir (default: the preset's or the file's)")
@@ -141,7 +152,8 @@ export function matrixCommand(): Command {
     .option('--queue-name <name>', 'the Redis queue (default: sqakd-cells)')
     .option('--retry-failed', 'run cells that failed before again (default: report them)')
     .option('--runs-dir <dir>', 'the run store', 'runs')
-    .option('--reports-dir <dir>', 'where tables and reports go', 'reports')
+    .option('--reports-dir <dir>', 'where reports go (index.html, tables, charts)', 'reports')
+    .option('--published <file>', 'published numbers for the report (YAML; default: the template reports/published.yaml)')
     .addOption(dataDirOption())
     .addOption(backendOption())
     .addOption(allowEnvChangeOption())

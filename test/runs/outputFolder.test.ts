@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from '../../engine/index.ts';
-import { claimReportFolder } from '../../reports/matrixTable.ts';
+import { claimReportFolder } from '../../reports/reportFolder.ts';
 import { RunStore } from '../../runs/matrix/runStore.ts';
 import { OutputFolderError } from '../../runs/outputFolder.ts';
 import { resolveTrainConfig, type TrainConfig } from '../../runs/trainConfig.ts';

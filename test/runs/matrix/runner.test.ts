@@ -1,7 +1,8 @@
 // The matrix runner end to end, in real processes: a runner killed with SIGKILL mid-matrix and started again
 // finishes every cell exactly once (finished cells untouched, the interrupted one resumed from its checkpoint),
 // even after its store moved and with a dead foreign worker's lock on the interrupted cell; a worker that crashes
-// fails its cell with its log while the other cells finish, and is retried only when asked.
+// fails its cell with its log while the other cells finish, and is retried only when asked. The report is current
+// while the matrix runs.
 import { existsSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -29,6 +30,8 @@ describe('matrix runner', () => {
     });
     first.kill('SIGKILL');
     await first;
+    // The report was rewritten as cells finished, so it showed the matrix half-way when the runner died.
+    expect(readFileSync(join(work, 'reports', 'tiny', 'index.html'), 'utf8')).toMatch(/4 cells: [1-3] finished/);
     // Its worker notices that the runner is gone and stops after its current step.
     const orphan = attemptsOf(victim).at(-1)!.pid;
     await waitFor(`the orphaned worker ${orphan} to exit`, () => !processAlive(orphan), 60);
@@ -104,6 +107,7 @@ describe('matrix runner', () => {
     expect(failure.log).toMatch(/attempt on/);
     for (const dir of cellDirs(root).filter((d) => d !== victim)) expect(resultOf(dir), dir).toBeDefined();
     expect(readFileSync(join(work, 'reports', 'tiny', 'table.md'), 'utf8')).toMatch(/\| failed \|/);
+    expect(readFileSync(join(work, 'reports', 'tiny', 'index.html'), 'utf8')).toContain('the worker process was killed by SIGKILL');
 
     // Without --retry-failed the failure stands; with it, the cell runs again and finishes.
     const again = await sqakd(args);
