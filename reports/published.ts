@@ -69,10 +69,21 @@ export class PublishedNumbers {
     return entry.value;
   }
 
-  /** Entries no row asked for, in words. */
-  unmatched(): string[] {
-    return this.entries.filter((e) => !this.matched.has(e)).map((e) =>
+  /**
+   * Entries no row asked for, in words: one line each for the tables the report has (a typo, or a cell the matrix
+   * lacks), and one line for all those of tables it does not have (the template's Tiny-ImageNet teachers, in a
+   * CIFAR report).
+   */
+  unmatched(tablesPresent: ReadonlySet<string>): string[] {
+    const open = this.entries.filter((e) => !this.matched.has(e));
+    const lines = open.filter((e) => tablesPresent.has(e.table)).map((e) =>
       `${e.paper} table ${e.table}: ${e.dataset} ${e.arch} ${e.bits} ${e.quantizer} ${e.method} = ${e.value}`);
+    const elsewhere = open.filter((e) => !tablesPresent.has(e.table));
+    if (elsewhere.length) {
+      lines.push(`${elsewhere.length} entr${elsewhere.length === 1 ? 'y' : 'ies'} for table(s) this report does not have ` +
+        `(${[...new Set(elsewhere.map((e) => e.table))].sort().join(', ')})`);
+    }
+    return lines;
   }
 }
 

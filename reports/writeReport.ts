@@ -74,6 +74,8 @@ export async function writeReport(options: ReportOptions): Promise<WrittenReport
   const claims = checkClaims(cells);
   const paperTables = [...qatTables(pairs, published), ...kdTables(comparisons, published)];
   const summary = reportSummary(cells, pairs, comparisons, claims);
+  // The paper's table numbers the report has ('4', '7'), for the published entries that match none of its rows.
+  const tablesPresent = new Set(paperTables.flatMap((t) => /^table(\d)/.exec(t.id)?.[1] ?? []));
   const rows = reportRows(cells);
 
   const charts: (RenderedChart & { png: Buffer })[] = [];
@@ -89,7 +91,7 @@ export async function writeReport(options: ReportOptions): Promise<WrittenReport
   const files = new Map<string, string | Buffer>();
   files.set('index.html', htmlReport({
     name: options.name, storeRoot: options.storeRoot, generatedAt: (options.now ?? new Date()).toISOString(), summary,
-    paperTables, cellTable: cellTable(rows), charts, claims, cells, problems, unmatchedPublished: published.unmatched(),
+    paperTables, cellTable: cellTable(rows), charts, claims, cells, problems, unmatchedPublished: published.unmatched(tablesPresent),
   }));
   const summaryMd = summaryLines(summary).map((l) => `- ${l}`).join('\n');
   files.set('table.md', [`# ${options.name}`, '', summaryMd, '', ...paperTables.map((t) => `${tableMarkdown(t)}\n`),

@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { MatrixCell } from '../../runs/matrix/plan.ts';
 import type { RunStore } from '../../runs/matrix/runStore.ts';
+import { readPublished } from '../../reports/published.ts';
 import { writeReport, type WrittenReport } from '../../reports/writeReport.ts';
 import { finishCell, plannedStore, runningCell } from './fixtureStore.ts';
 
@@ -66,6 +67,7 @@ beforeAll(async () => {
     '  - { paper: P, table: 4, dataset: cifar10, arch: resnet20, bits: W2A2, method: ce, value: 80.5 }',
     '  - { paper: P, table: 4, dataset: cifar10, arch: resnet20, bits: W2A2, method: sqakd, value: 86 }',
     '  - { paper: P, table: 4, dataset: cifar10, arch: resnet99, bits: W2A2, method: sqakd, value: 50 }',
+    '  - { paper: P, table: 5, dataset: tiny-imagenet, arch: resnet18, bits: FP32, method: teacher, value: 65.59 }',
   ].join('\n'));
   report = await writeReport({ storeRoot: store.root, name: 'fixture', outDir, published, now: new Date('2026-01-01T00:00:00Z') });
 });
@@ -141,7 +143,9 @@ describe('report of a fixture store', () => {
     for (const id of ['summary', 'tables', 'charts', 'claims', 'failed', 'cells']) expect(html).toContain(`<section id="${id}">`);
     expect(html).toMatch(/21 cells: 18 finished, 1 running, 1 failed, 1 corrupt\./);
     expect(html).toContain('the worker process exited with code 1');
-    expect(html).toContain('resnet99');
+    // An entry of a table the report has that matches no row is named; those of other tables are counted.
+    expect(html).toContain('P table 4: cifar10 resnet99 W2A2 ewgs sqakd = 50');
+    expect(html).toContain('1 entry for table(s) this report does not have (5)');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(report.summary.completePairs).toBe(2);
   });
@@ -170,6 +174,14 @@ describe('report bad input', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/no matrix 'fixtur' in .*\(did you mean 'fixture'\?\) \(matrices there: fixture\)/);
+  });
+
+  it('refuses a published-numbers file with a bad entry, naming its place', () => {
+    const bad = join(work, 'bad-published.yaml');
+    writeFileSync(bad, 'entries:\n  - { paper: P, table: 4, dataset: cifar10, arch: resnet20, bits: W2, method: ce, value: 80 }\n');
+    expect(() => readPublished(bad)).toThrow(/bad-published\.yaml: entries\[0\]\.bits: must be a bit width like W2A2 or FP32, got "W2"/);
+    // The shipped template reads.
+    expect(readPublished(join(import.meta.dirname, '../../reports/published.yaml')).entries.length).toBeGreaterThan(0);
   });
 
   it('reports an empty store as empty', async () => {
