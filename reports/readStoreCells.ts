@@ -9,6 +9,7 @@ import { methodLabel } from '../methods/registry.ts';
 import { sameCellConfig } from '../runs/matrix/cellConfig.ts';
 import type { MatrixCell } from '../runs/matrix/plan.ts';
 import { CELL_FILE, RunStore } from '../runs/matrix/runStore.ts';
+import { LANDSCAPE_FILES } from '../runs/landscape/landscapeFile.ts';
 import { RUN_FILES } from '../runs/runFolder.ts';
 import type { EpochRecord } from '../runs/trainedModel.ts';
 import type { RunResult } from '../runs/trainer.ts';
@@ -16,7 +17,6 @@ import { quantizerVariant } from './quantizerVariant.ts';
 import type { EpochPoint, LandscapeSummary, ReportCell } from './reportCell.ts';
 
 export const MATRIX_FILE = 'matrix.json';
-const LANDSCAPE_FILE = 'landscape.json';
 
 export interface StoreReading {
   /** The matrix's name (the store folder's). */
@@ -74,7 +74,7 @@ function unknownCell(id: string, problem: string): ReportCell {
 }
 
 function landscapeOf(dir: string, problems: string[]): LandscapeSummary | undefined {
-  const read = readJsonFile<LandscapeSummary>(join(dir, LANDSCAPE_FILE));
+  const read = readJsonFile<LandscapeSummary>(join(dir, LANDSCAPE_FILES.json));
   if (read && 'error' in read) problems.push(read.error);
   return read && 'value' in read && read.value?.sharpness && typeof read.value.sharpness === 'object' ? read.value : undefined;
 }

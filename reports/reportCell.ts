@@ -57,7 +57,12 @@ export interface ReportCell {
 
 /** What the reports read of a cell's landscape.json: sharpness at the trained point, per loss (`ce`, `kl`, `ce+kl`). */
 export interface LandscapeSummary {
-  sharpness: Record<string, { topEigenvalue: number; trace?: number }>;
+  sharpness: Record<string, { topEigenvalue: number; trace?: number; traceStdError?: number; circleRise?: number }>;
+  /** The grid's coordinates along d1 (a) and d2 (b), and each loss's values[b][a]. */
+  grid?: { a: number[]; b: number[] };
+  losses?: Record<string, number[][]>;
+  /** The losses at the trained point. */
+  centre?: Record<string, number>;
 }
 
 /** The quantized setting a student belongs to, across methods and seeds: dataset, arch, quantizer, variant, bits. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { claimOutputFolder, OutputFolderError } from '../runs/outputFolder.ts';
 
 /** Every name a report writes: the page, tables, flat records and charts (and atomic writes' temporaries). */
-const REPORT_FILE = /^(?:index\.html|table\.(?:md|csv)|table\d[\w-]*\.(?:md|csv)|qat-[\w-]+\.(?:md|csv)|cells\.(?:csv|json)|chart-[\w-]+\.(?:svg|png))$/;
+const REPORT_FILE = /^(?:index\.html|table\.(?:md|csv)|table\d[\w-]*\.(?:md|csv)|qat-[\w-]+\.(?:md|csv)|landscapes\.(?:md|csv)|cells\.(?:csv|json)|chart-[\w-]+\.(?:svg|png))$/;
 const TEMPORARY = /\.tmp-\d+$/;
 
 /** Whether a file name is one a report writes. */

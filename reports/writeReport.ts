@@ -10,6 +10,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../runs/atomicWrite.ts';
 import { convergenceChart } from './charts/convergenceChart.ts';
 import { kdComparisonChart } from './charts/kdComparisonChart.ts';
+import { landscapeChart } from './charts/landscapeChart.ts';
 import { renderPng, renderSvg } from './charts/renderChart.ts';
 import { throughputChart } from './charts/throughputChart.ts';
 import { top1VsBitsChart } from './charts/top1VsBitsChart.ts';
@@ -19,6 +20,7 @@ import { type SettingConvergence, settingConvergence } from './convergence.ts';
 import { htmlReport, type RenderedChart } from './htmlReport.ts';
 import { type KdComparison, kdComparisons } from './kdComparison.ts';
 import { cellTable, csvTable, markdownTable, precisionNote, reportRows } from './matrixTable.ts';
+import { landscapeTable } from './landscapeTable.ts';
 import { kdTables, qatTables } from './paperTables.ts';
 import { readPublished } from './published.ts';
 import { qatPairs } from './qatPairs.ts';
@@ -56,6 +58,7 @@ const CHARTS: { id: string; title: string; spec: (data: ChartData) => TopLevelSp
   { id: 'chart-convergence', title: 'Convergence: test top-1 per epoch, SQAKD against CE and KD', spec: (d) => convergenceChart(d.convergence) },
   { id: 'chart-kd-methods', title: 'Table 7: KD methods with and without labels, against SQAKD', spec: (d) => kdComparisonChart(d.comparisons) },
   { id: 'chart-throughput', title: 'Training throughput per cell and backend', spec: (d) => throughputChart(d.cells) },
+  { id: 'chart-landscapes', title: 'Loss landscapes of the students that have one', spec: (d) => landscapeChart(d.cells) },
 ];
 
 interface ChartData {
@@ -72,7 +75,8 @@ export async function writeReport(options: ReportOptions): Promise<WrittenReport
   const comparisons = kdComparisons(cells);
   const convergence = settingConvergence(cells);
   const claims = checkClaims(cells);
-  const paperTables = [...qatTables(pairs, published), ...kdTables(comparisons, published)];
+  const sharpness = landscapeTable(cells);
+  const paperTables = [...qatTables(pairs, published), ...kdTables(comparisons, published), ...(sharpness ? [sharpness] : [])];
   const summary = reportSummary(cells, pairs, comparisons, claims);
   // The paper's table numbers the report has ('4', '7'), for the published entries that match none of its rows.
   const tablesPresent = new Set(paperTables.flatMap((t) => /^table(\d)/.exec(t.id)?.[1] ?? []));

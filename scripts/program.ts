@@ -8,6 +8,7 @@ import { benchCommand } from './commands/bench.ts';
 import { checkpointCommand } from './commands/checkpoint.ts';
 import { dataCommand } from './commands/data.ts';
 import { evalCommand } from './commands/eval.ts';
+import { landscapeCommand } from './commands/landscape.ts';
 import { listCommand } from './commands/list.ts';
 import { matrixCommand } from './commands/matrix.ts';
 import { methodsCommand } from './commands/methods.ts';
@@ -57,6 +58,7 @@ export function createProgram(): Command {
     .addCommand(checkpointCommand())
     .addCommand(matrixCommand())
     .addCommand(reportCommand())
+    .addCommand(landscapeCommand())
     .addCommand(workerCommand())
     .addCommand(runCellCommand())
     .addCommand(benchCommand())

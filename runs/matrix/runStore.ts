@@ -1,13 +1,15 @@
 // The run store: one folder per cell under runs/<matrix>/, holding the cell's definition (cell.json), the trainer's
 // files (config.json, log.jsonl, checkpoint.ckpt, result.json), the worker's output (worker.log), one line per
 // attempt (attempts.jsonl), the lock of the worker training it (worker.lock), the worker's progress report
-// (progress.json, cellProgress.ts) and, after a failure, failure.json.
+// (progress.json, cellProgress.ts), after a failure, failure.json, and a landscape swept around its model
+// (landscape.json, landscape.csv).
 // Every whole-file write is atomic, so a killed process never leaves a half-written file; a cell is finished exactly
 // when its result.json holds its configuration (wherever the store lives: see cellConfig.ts).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../atomicWrite.ts';
+import { LANDSCAPE_FILES } from '../landscape/landscapeFile.ts';
 import { canonicalJson } from '../canonicalJson.ts';
 import { claimOutputFolder } from '../outputFolder.ts';
 import type { RunResult } from '../trainer.ts';
@@ -42,7 +44,8 @@ const ATTEMPTS = 'attempts.jsonl';
 
 /** A cell folder's own files besides the trainer's (and the lock's temporaries), which the trainer leaves alone. */
 export const CELL_COMPANION_FILES: readonly (string | RegExp)[] = [
-  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, PROGRESS_FILE, /\.(?:new|aside)-[0-9a-f]+$/,
+  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, PROGRESS_FILE, LANDSCAPE_FILES.json, LANDSCAPE_FILES.csv,
+  /\.(?:new|aside)-[0-9a-f]+$/,
 ];
 
 function readJson<T>(path: string): T | undefined {

@@ -43,6 +43,8 @@ function keyOf(c: MatrixCell): string {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 const r2 = (x: number) => Number(x.toFixed(2));
+/** The top Hessian eigenvalue of the two students' landscapes: the KL-only one is the flatter. */
+const LANDSCAPE_EIGEN = { sqakd: 5, kd: 9 };
 
 let store: RunStore;
 let cells: MatrixCell[];
@@ -61,6 +63,15 @@ beforeAll(async () => {
   store.recordFailure(byKey('kd W4A4 1').id, 'the worker process exited with code 1');
   runningCell(store, byKey('sqakd W4A4 2'), [40, 60]);
   writeFileSync(join(store.cellDir(byKey('at W4A4 2').id), 'result.json'), '{"top1": 9');
+  // Landscapes of the W2A2 SQAKD (KL only) and KD (CE + KL) students of seed 1, as sqakd landscape writes them.
+  for (const [key, eigen] of [['sqakd W2A2 1', LANDSCAPE_EIGEN.sqakd], ['kd W2A2 1', LANDSCAPE_EIGEN.kd]] as const) {
+    const grid = [[3, 2, 3], [2, 1, 2], [3, 2, 3]];
+    const losses = { ce: grid, kl: grid, 'ce+kl': grid.map((r) => r.map((v) => 2 * v)) };
+    writeFileSync(join(store.cellDir(byKey(key).id), 'landscape.json'), JSON.stringify({
+      format: 1, grid: { n: 3, range: 1, a: [-1, 0, 1], b: [-1, 0, 1] }, losses, centre: { ce: 1, kl: 1, 'ce+kl': 2 },
+      sharpness: Object.fromEntries(['ce', 'kl', 'ce+kl'].map((l) => [l, { topEigenvalue: eigen, trace: 10 * eigen, traceStdError: 1, circleRise: 0.5 }])),
+    }));
+  }
   const published = join(work, 'published.yaml');
   writeFileSync(published, [
     'entries:',
@@ -119,6 +130,17 @@ describe('report of a fixture store', () => {
     expect(Number(w4.find((r) => r.method === 'at')!.with_ce)).toBe(TOP1['at W4A4 1']);
   });
 
+  it('puts the landscapes\' sharpness in a table and into claim 3', () => {
+    const rows = csvRows('landscapes.csv');
+    expect(rows).toHaveLength(2 * 3);
+    expect(rows.filter((r) => r.loss === 'kl').map((r) => Number(r.top_eigenvalue)).sort()).toEqual([LANDSCAPE_EIGEN.sqakd, LANDSCAPE_EIGEN.kd]);
+    const html = readFileSync(join(outDir, 'index.html'), 'utf8');
+    const claim3 = html.slice(html.indexOf('id="claim-3"'), html.indexOf('id="claim-4"'));
+    // SQAKD's KL eigenvalue 5 against KD's CE + KL eigenvalue 9: the KL-only student is the smoother in that setting.
+    expect(claim3).toMatch(/landscape/);
+    expect(claim3).toContain(`<td>${LANDSCAPE_EIGEN.sqakd}</td><td>${LANDSCAPE_EIGEN.kd}</td>`);
+  });
+
   it('names the corrupt result.json and still reports every readable cell', () => {
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatch(/at-ewgs-w4a4-.*-s2-.*result\.json/);
@@ -152,7 +174,11 @@ describe('report of a fixture store', () => {
 
   it('writes every chart as well-formed SVG and as a PNG with content', () => {
     const svgs = readdirSync(outDir).filter((f) => f.endsWith('.svg'));
-    expect(svgs.sort()).toEqual(['chart-convergence.svg', 'chart-kd-methods.svg', 'chart-throughput.svg', 'chart-top1-vs-bits.svg']);
+    expect(svgs.sort()).toEqual(['chart-convergence.svg', 'chart-kd-methods.svg', 'chart-landscapes.svg', 'chart-throughput.svg',
+      'chart-top1-vs-bits.svg']);
+    // The landscape heat maps: 2 students x 3 losses x 9 grid points.
+    const heat = readFileSync(join(outDir, 'chart-landscapes.svg'), 'utf8');
+    expect(heat.match(/<path[^>]*aria-roledescription="rect mark"/g)?.length ?? 0).toBe(2 * 3 * 9);
     for (const svg of svgs) {
       expect(XMLValidator.validate(readFileSync(join(outDir, svg), 'utf8'))).toBe(true);
       const png = PNG.sync.read(readFileSync(join(outDir, svg.replace(/\.svg$/, '.png'))));

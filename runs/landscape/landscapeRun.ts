@@ -1,0 +1,149 @@
+// One landscape sweep of a trained model (`sqakd landscape`): loads the student as trained (quantized) and its
+// teacher, picks the evaluation subset by seed, draws two filter-normalised directions (or, for a 1-D slice, takes
+// the direction from another checkpoint to this one), evaluates every loss on the grid, measures sharpness at the
+// trained point, and writes landscape.json and landscape.csv. Everything is seeded: the same request gives the same
+// bytes.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+
+import { mixSeed } from '../../datasets/random.ts';
+import { datasetSpec } from '../../datasets/registry.ts';
+import { claimOutputFolder } from '../outputFolder.ts';
+import { refusedOnError, RunRefusedError } from '../runRefused.ts';
+import { loadTrainedModel } from '../trainedModel.ts';
+import { disposeSubset, evaluationSubset } from './evaluationSubset.ts';
+import { interpolationDirection, randomDirection } from './filterDirections.ts';
+import { HVP_RELATIVE_STEP } from './hessianVector.ts';
+import { LANDSCAPE_FILES, type LandscapeFile, writeLandscape } from './landscapeFile.ts';
+import { evaluateGrid, gridAxes } from './landscapeGrid.ts';
+import { IGNORED_PARAMETERS, LANDSCAPE_LOSSES, modelSpace } from './modelSpace.ts';
+import { sharpnessAt } from './sharpness.ts';
+
+export interface LandscapeRequest {
+  checkpoint: string;
+  /** The teacher's checkpoint; default: the one the student was trained from. null: no KL losses. */
+  teacher?: string | null;
+  dataDir: string;
+  losses: string[];
+  /** Points per axis. */
+  grid: number;
+  /** The grid spans [-range, range] along each direction. */
+  range: number;
+  /** Test images in the evaluation subset. */
+  subset: number;
+  seed: number;
+  /** Of the circle rise, in the directions' units. */
+  radius: number;
+  out: string;
+  /** A checkpoint to take d1 from (to - from): a 1-D slice through the trained point. */
+  interpolateFrom?: string;
+  weights?: { ce: number; kl: number };
+  batchSize?: number;
+  traceSamples?: number;
+  powerIterations?: number;
+  force?: boolean;
+  /** Called after every grid point. */
+  onPoint?: (done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+/** Of the power iteration: stop when the eigenvalue estimate moves by less than this fraction. */
+const POWER_TOLERANCE = 1e-3;
+const CIRCLE_POINTS = 16;
+
+/**
+ * The teacher a model's configuration names: a matrix cell names its teacher relative to its own folder
+ * (cellConfig.ts), `sqakd train --teacher` as the user gave it (relative to where they ran it).
+ */
+function recordedTeacher(checkpoint: string, teacher: string): string {
+  if (isAbsolute(teacher)) return teacher;
+  const besideRun = resolve(dirname(checkpoint), teacher);
+  return existsSync(besideRun) ? besideRun : resolve(teacher);
+}
+
+/** Runs the sweep; returns what it wrote. */
+export function runLandscape(req: LandscapeRequest): LandscapeFile {
+  const unknown = req.losses.filter((l) => !(LANDSCAPE_LOSSES as readonly string[]).includes(l));
+  if (unknown.length) throw new RunRefusedError(`--loss: unknown loss '${unknown[0]}' (valid: ${LANDSCAPE_LOSSES.join(', ')})`);
+  if (!Number.isInteger(req.grid) || req.grid < 1) throw new RunRefusedError(`--grid must be a positive integer, got ${req.grid}`);
+  if (!(req.range > 0)) throw new RunRefusedError(`--range must be a positive number, got ${req.range}`);
+  if (!(req.radius > 0)) throw new RunRefusedError(`--radius must be a positive number, got ${req.radius}`);
+  claimOutputFolder(req.out, (entry) => (Object.values(LANDSCAPE_FILES).includes(entry as never) || /\.tmp-\d+$/.test(entry)
+    ? 'this-run' : 'foreign'), { force: req.force, elsewhere: 'another --out' });
+
+  const student = refusedOnError(() => loadTrainedModel(req.checkpoint));
+  const config = student.meta.config;
+  const teacherPath = req.teacher === undefined ? (config.teacher ? recordedTeacher(req.checkpoint, config.teacher) : null) : req.teacher;
+  const needsTeacher = req.losses.some((l) => l === 'kl' || l === 'ce+kl');
+  if (needsTeacher && !teacherPath) {
+    throw new RunRefusedError(`losses ${req.losses.join(',')} need a teacher: ${req.checkpoint} records none; give --teacher <checkpoint>`);
+  }
+  const teacher = needsTeacher ? refusedOnError(() => loadTrainedModel(teacherPath!)) : null;
+  const spec = datasetSpec(config.dataset);
+  const subset = evaluationSubset(refusedOnError(() => spec.load(req.dataDir, 'test')), spec, {
+    count: req.subset, seed: req.seed, batchSize: req.batchSize ?? 256, teacher: teacher?.model ?? null,
+  });
+  const weights = req.weights ?? { ce: 1, kl: 1 };
+  try {
+    const space = modelSpace(student.model, subset, { temperature: config.settings.temperature, weights });
+    const theta = space.get();
+    let d1: Float32Array;
+    let d2: Float32Array | null;
+    if (req.interpolateFrom) {
+      const from = refusedOnError(() => loadTrainedModel(req.interpolateFrom!));
+      const other = modelSpace(from.model, subset, { temperature: config.settings.temperature, weights });
+      d1 = interpolationDirection(other.get(), theta, space);
+      d2 = null;
+      from.model.dispose();
+    } else {
+      d1 = randomDirection(space, theta, mixSeed(req.seed, 1));
+      d2 = randomDirection(space, theta, mixSeed(req.seed, 2));
+    }
+    const axes = gridAxes(req.grid, req.range, d2 !== null);
+    const total = axes.a.length * axes.b.length;
+    const points = evaluateGrid(space, theta, d1, d2, axes, { from: 0, to: total }, (i) => req.onPoint?.(i + 1, total));
+    const centre = space.evaluate();
+    const losses = Object.fromEntries(req.losses.map((l) => [l, axes.b.map((_, j) => axes.a.map((__, i) => points[j * axes.a.length + i][l]))]));
+    const differentiable = req.losses.filter((l) => l !== 'acc');
+    const powerIterations = req.powerIterations ?? 20;
+    const traceSamples = req.traceSamples ?? 8;
+    req.log?.(`sharpness of ${differentiable.join(', ')}: ${powerIterations} power iterations, ${traceSamples} Hutchinson samples`);
+    const sharpness = d2 ? sharpnessAt(space, differentiable, theta, d1, d2, {
+      iterations: powerIterations, tolerance: POWER_TOLERANCE, seed: req.seed, samples: traceSamples,
+      radius: req.radius, points: CIRCLE_POINTS,
+    }) : {};
+    const q = config.quantization;
+    const file: LandscapeFile = {
+      format: 1,
+      model: { checkpoint: resolve(req.checkpoint), dataset: config.dataset, arch: config.arch, method: config.method,
+        bits: q ? `W${q.wBits}A${q.aBits}` : 'FP32', seed: config.seed },
+      teacher: teacherPath && needsTeacher ? { checkpoint: resolve(teacherPath) } : null,
+      data: { dataset: config.dataset, split: 'test', subset: subset.count, seed: req.seed, indices: subset.indices.join(',') },
+      directions: req.interpolateFrom ? {
+        kind: 'interpolation', seeds: [],
+        description: `d1 = this checkpoint - ${resolve(req.interpolateFrom)} on the swept weights (a 1-D slice); ${IGNORED_PARAMETERS}`,
+      } : {
+        kind: 'filter-normalised gaussian', seeds: [mixSeed(req.seed, 1), mixSeed(req.seed, 2)],
+        description: 'Gaussian directions, each filter (a convolution or linear kernel\'s output channel) scaled to the ' +
+          `norm of the trained filter (Li et al., NeurIPS 2018); ${IGNORED_PARAMETERS}`,
+      },
+      grid: { n: req.grid, range: req.range, a: axes.a, b: axes.b },
+      settings: { temperature: config.settings.temperature, weights },
+      losses, centre,
+      sharpness,
+      sharpnessMethod: {
+        hessianVectorProducts: `central finite differences of gradients, step ${HVP_RELATIVE_STEP} x |theta| along the unit ` +
+          'vector (error checked on a quadratic in test/runs/landscape)',
+        radius: req.radius, traceSamples, powerIterations,
+      },
+    };
+    mkdirSync(req.out, { recursive: true });
+    writeLandscape(req.out, file);
+    return file;
+  } finally {
+    disposeSubset(subset);
+    student.model.dispose();
+    teacher?.model.dispose();
+  }
+}
