@@ -2,7 +2,8 @@
 // teacher, picks the evaluation subset by seed, draws two filter-normalised directions (or, for a 1-D slice, takes
 // the direction from another checkpoint to this one), evaluates every loss on the grid, measures sharpness at the
 // trained point, and writes landscape.json and landscape.csv. Everything is seeded: the same request gives the same
-// bytes.
+// bytes, in one process, split over workers (each evaluates its share of the grid's chunks, gridChunks.ts) or
+// killed and resumed (finished chunks are read back).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
@@ -16,6 +17,7 @@ import { disposeSubset, evaluationSubset } from './evaluationSubset.ts';
 import { interpolationDirection, randomDirection } from './filterDirections.ts';
 import { HVP_RELATIVE_STEP } from './hessianVector.ts';
 import { LANDSCAPE_FILES, type LandscapeFile, writeLandscape } from './landscapeFile.ts';
+import { ChunkStore, CHUNK_FOLDER, chunkRanges, fileDigest, sweepFingerprint } from './gridChunks.ts';
 import { evaluateGrid, gridAxes } from './landscapeGrid.ts';
 import { IGNORED_PARAMETERS, LANDSCAPE_LOSSES, modelSpace } from './modelSpace.ts';
 import { sharpnessAt } from './sharpness.ts';
@@ -43,7 +45,13 @@ export interface LandscapeRequest {
   traceSamples?: number;
   powerIterations?: number;
   force?: boolean;
-  /** Called after every grid point. */
+  /** Grid points per saved chunk (default: one row of the grid). */
+  chunkSize?: number;
+  /** Evaluate only the chunks k with k % of === index, save them and stop (a worker's share); nothing is assembled. */
+  worker?: { index: number; of: number };
+  /** Called after each chunk is saved (a test stops a sweep here, as a kill would). */
+  afterChunk?: (index: number) => void;
+  /** Called after every grid point, with the points done so far (saved chunks included). */
   onPoint?: (done: number, total: number) => void;
   log?: (line: string) => void;
 }
@@ -62,15 +70,20 @@ function recordedTeacher(checkpoint: string, teacher: string): string {
   return existsSync(besideRun) ? besideRun : resolve(teacher);
 }
 
-/** Runs the sweep; returns what it wrote. */
-export function runLandscape(req: LandscapeRequest): LandscapeFile {
+/** Claims a landscape's output folder: it may hold a landscape's files and chunks, nothing else (--force moves all aside). */
+export function claimLandscapeFolder(out: string, force: boolean): void {
+  claimOutputFolder(out, (entry) => (Object.values(LANDSCAPE_FILES).includes(entry as never) || entry === CHUNK_FOLDER ||
+    /\.tmp-\d+$/.test(entry) ? 'this-run' : 'foreign'), { force, elsewhere: 'another --out' });
+}
+
+/** Runs the sweep; returns what it wrote (null for a worker's share, which writes only its chunks). */
+export function runLandscape(req: LandscapeRequest): LandscapeFile | null {
   const unknown = req.losses.filter((l) => !(LANDSCAPE_LOSSES as readonly string[]).includes(l));
   if (unknown.length) throw new RunRefusedError(`--loss: unknown loss '${unknown[0]}' (valid: ${LANDSCAPE_LOSSES.join(', ')})`);
-  if (!Number.isInteger(req.grid) || req.grid < 1) throw new RunRefusedError(`--grid must be a positive integer, got ${req.grid}`);
+  if (!Number.isInteger(req.grid) || req.grid < 2) throw new RunRefusedError(`--grid must be an integer of at least 2, got ${req.grid}`);
   if (!(req.range > 0)) throw new RunRefusedError(`--range must be a positive number, got ${req.range}`);
   if (!(req.radius > 0)) throw new RunRefusedError(`--radius must be a positive number, got ${req.radius}`);
-  claimOutputFolder(req.out, (entry) => (Object.values(LANDSCAPE_FILES).includes(entry as never) || /\.tmp-\d+$/.test(entry)
-    ? 'this-run' : 'foreign'), { force: req.force, elsewhere: 'another --out' });
+  claimLandscapeFolder(req.out, req.force === true && !req.worker);
 
   const student = refusedOnError(() => loadTrainedModel(req.checkpoint));
   const config = student.meta.config;
@@ -81,6 +94,12 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile {
   }
   const teacher = needsTeacher ? refusedOnError(() => loadTrainedModel(teacherPath!)) : null;
   const spec = datasetSpec(config.dataset);
+  if (teacher && teacher.meta.input.classes !== student.meta.input.classes) {
+    student.model.dispose();
+    teacher.model.dispose();
+    throw new RunRefusedError(`teacher ${teacherPath} has ${teacher.meta.input.classes} classes, the model ${req.checkpoint} ` +
+      `${student.meta.input.classes}: give the teacher it was trained from (--teacher)`);
+  }
   const subset = evaluationSubset(refusedOnError(() => spec.load(req.dataDir, 'test')), spec, {
     count: req.subset, seed: req.seed, batchSize: req.batchSize ?? 256, teacher: teacher?.model ?? null,
   });
@@ -93,6 +112,12 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile {
     if (req.interpolateFrom) {
       const from = refusedOnError(() => loadTrainedModel(req.interpolateFrom!));
       const other = modelSpace(from.model, subset, { temperature: config.settings.temperature, weights });
+      const shapes = (t: typeof space.tensors) => t.map((x) => `${x.name}:${x.shape.join('x')}`).join(',');
+      if (shapes(other.tensors) !== shapes(space.tensors)) {
+        from.model.dispose();
+        throw new RunRefusedError(`--interpolate-from ${req.interpolateFrom} is not a checkpoint of this model: its parameters ` +
+          `differ from ${req.checkpoint}'s (another architecture or quantization)`);
+      }
       d1 = interpolationDirection(other.get(), theta, space);
       d2 = null;
       from.model.dispose();
@@ -102,7 +127,30 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile {
     }
     const axes = gridAxes(req.grid, req.range, d2 !== null);
     const total = axes.a.length * axes.b.length;
-    const points = evaluateGrid(space, theta, d1, d2, axes, { from: 0, to: total }, (i) => req.onPoint?.(i + 1, total));
+    const sweep = sweepFingerprint({
+      checkpoint: fileDigest(req.checkpoint), teacher: teacher ? fileDigest(teacherPath!) : null,
+      interpolateFrom: req.interpolateFrom ? fileDigest(req.interpolateFrom) : null, dataset: config.dataset, losses: req.losses,
+      grid: req.grid, range: req.range, subset: req.subset, seed: req.seed, weights, batchSize: req.batchSize ?? 256,
+    });
+    mkdirSync(req.out, { recursive: true });
+    const chunks = new ChunkStore(req.out, sweep);
+    const points: Record<string, number>[] = new Array(total);
+    let done = 0;
+    chunkRanges(total, req.chunkSize ?? axes.a.length).forEach((range, index) => {
+      if (req.worker && index % req.worker.of !== req.worker.index) return;
+      let chunk = chunks.read(index);
+      if (!chunk) {
+        const values = evaluateGrid(space, theta, d1, d2, axes, range, () => req.onPoint?.(++done, total));
+        chunk = { sweep, index, ...range, points: values };
+        chunks.write(chunk);
+        req.afterChunk?.(index);
+      } else {
+        done += chunk.points.length;
+        req.onPoint?.(done, total);
+      }
+      chunk.points.forEach((p, i) => { points[range.from + i] = p; });
+    });
+    if (req.worker) return null;
     const centre = space.evaluate();
     const losses = Object.fromEntries(req.losses.map((l) => [l, axes.b.map((_, j) => axes.a.map((__, i) => points[j * axes.a.length + i][l]))]));
     const differentiable = req.losses.filter((l) => l !== 'acc');
@@ -138,8 +186,8 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile {
         radius: req.radius, traceSamples, powerIterations,
       },
     };
-    mkdirSync(req.out, { recursive: true });
     writeLandscape(req.out, file);
+    chunks.clear();
     return file;
   } finally {
     disposeSubset(subset);

@@ -1,13 +1,20 @@
 // `sqakd landscape` (`npm run landscape -- ...`): the 2-D loss landscape of a trained model around its weights, with
-// the sharpness numbers at the trained point, written to <out>/landscape.json and landscape.csv.
+// the sharpness numbers at the trained point, written to <out>/landscape.json and landscape.csv. With --workers N
+// the grid's chunks are shared by N worker processes (each this command with --worker-chunk k/N), then assembled.
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
 import cliProgress from 'cli-progress';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { execa } from 'execa';
 
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
 import { LANDSCAPE_LOSSES } from '../../runs/landscape/modelSpace.ts';
-import { runLandscape } from '../../runs/landscape/landscapeRun.ts';
-import { backendOption, dataDirOption, type FlagValues, listFlag, numberFlag, positiveInt, stringFlag, UsageError } from '../command.ts';
+import { claimLandscapeFolder, runLandscape } from '../../runs/landscape/landscapeRun.ts';
+import {
+  backendOption, dataDirOption, type FlagValues, listFlag, numberFlag, positiveInt, stringFlag, threadsOption, UsageError,
+} from '../command.ts';
 
 /** `ce=1,kl=1` as weights. */
 function parseWeights(text: string | undefined): { ce: number; kl: number } {
@@ -21,14 +28,48 @@ function parseWeights(text: string | undefined): { ce: number; kl: number } {
   return weights;
 }
 
+const CLI = fileURLToPath(new URL('../../bin/sqakd.js', import.meta.url));
+
+/** `k/N` of --worker-chunk. */
+function parseWorkerShare(text: string | undefined): { index: number; of: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--worker-chunk takes k/N with 0 <= k < N, got '${text}'`);
+  return { index: Number(m[1]), of: Number(m[2]) };
+}
+
+/** Runs N workers on the sweep's chunks (the same command, each with its share and --threads); fails with a worker's error. */
+async function runWorkers(workers: number, threads: number): Promise<void> {
+  const own = process.argv.slice(process.argv.indexOf('landscape') + 1);
+  const args = own.filter((a, i) => a !== '--workers' && own[i - 1] !== '--workers' && !a.startsWith('--workers='));
+  const runs = Array.from({ length: workers }, (_, k) => execa(process.execPath, [CLI, 'landscape', ...args, '--worker-chunk', `${k}/${workers}`],
+    { env: { SQAKD_THREADS: String(threads) }, reject: false, all: true }));
+  const results = await Promise.all(runs);
+  results.forEach((r, k) => {
+    if (r.exitCode !== 0) throw new Error(`landscape worker ${k}/${workers} failed: ${(r.all ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  });
+  console.error(`landscape: ${workers} workers evaluated the grid (${threads} thread(s) each)`);
+}
+
 async function runLandscapeCommand(values: FlagValues): Promise<void> {
   const checkpoint = stringFlag(values.checkpoint);
   const out = stringFlag(values.out);
   if (!checkpoint || !out) throw new UsageError('sqakd landscape: give --checkpoint <file> and --out <folder>');
+  const workers = positiveInt(values.workers, 'workers', 1);
+  const worker = parseWorkerShare(stringFlag(values.workerChunk));
+  // Workers and a one-process run give the same bytes when they use the same thread count (floating-point sums).
+  const threads = positiveInt(values.threads, 'threads', worker || workers === 1 ? availableParallelism() : Math.max(1, Math.floor(availableParallelism() / workers)));
+  process.env.SQAKD_THREADS = String(threads);
+  // --force clears the folder once, before any worker writes a chunk into it.
+  const force = values.force === true && workers === 1;
+  if (workers > 1 && !worker) {
+    claimLandscapeFolder(out, values.force === true);
+    await runWorkers(workers, threads);
+  }
   await initBackend(stringFlag(values.backend));
   const losses = listFlag(values.loss).flatMap((l) => l.split(',')).filter(Boolean);
   const grid = positiveInt(values.grid, 'grid', 21);
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'landscape [{bar}] {value}/{total} points | ETA {eta_formatted}' },
+  const bar = process.stderr.isTTY && !worker ? new cliProgress.SingleBar({ format: 'landscape [{bar}] {value}/{total} points | ETA {eta_formatted}' },
     cliProgress.Presets.shades_classic) : null;
   let lastLine = 0;
   const file = runLandscape({
@@ -37,19 +78,21 @@ async function runLandscapeCommand(values: FlagValues): Promise<void> {
     subset: positiveInt(values.subset, 'subset', 1024), seed: positiveInt(values.seed, 'seed', 1), radius: numberFlag(values.radius, 'radius') ?? 0.5,
     interpolateFrom: stringFlag(values.interpolateFrom), weights: parseWeights(stringFlag(values.weights)),
     batchSize: positiveInt(values.batchSize, 'batch-size', 256), traceSamples: positiveInt(values.traceSamples, 'trace-samples', 8),
-    powerIterations: positiveInt(values.powerIterations, 'power-iterations', 20), force: values.force === true,
+    powerIterations: positiveInt(values.powerIterations, 'power-iterations', 20), force,
+    chunkSize: values.chunkSize === undefined ? undefined : positiveInt(values.chunkSize, 'chunk-size', 1), worker,
     log: (line) => console.error(line),
     onPoint: (done, total) => {
       if (bar) {
         if (done === 1) bar.start(total, 0);
         bar.update(done);
         if (done === total) bar.stop();
-      } else if (done === total || Math.floor((10 * done) / total) > lastLine) {
+      } else if (!worker && (done === total || Math.floor((10 * done) / total) > lastLine)) {
         lastLine = Math.floor((10 * done) / total);
         console.error(`landscape: ${done}/${total} points`);
       }
     },
   });
+  if (!file) return;
   for (const [loss, s] of Object.entries(file.sharpness)) {
     console.log(`${loss}: centre ${file.centre[loss].toFixed(4)}, top eigenvalue ${s.topEigenvalue.toPrecision(4)}, trace ` +
       `${s.trace.toPrecision(4)} ± ${s.traceStdError.toPrecision(2)}, circle rise (r=${file.sharpnessMethod.radius}) ${s.circleRise.toPrecision(4)}`);
@@ -80,6 +123,10 @@ export function landscapeCommand(): Command {
     .option('--batch-size <n>', 'images per forward pass', '256')
     .option('--trace-samples <n>', "Hutchinson's Rademacher vectors for the trace", '8')
     .option('--power-iterations <n>', 'most Hessian-vector products of the power iteration', '20')
+    .option('--chunk-size <n>', 'grid points per saved chunk: a killed sweep resumes from its last chunk (default: one grid row)')
+    .option('--workers <n>', 'worker processes sharing the grid\'s chunks (the result equals one process with the same --threads)', '1')
+    .addOption(threadsOption('threads of each process (default: every core; with --workers, the cores divided by the workers)'))
+    .addOption(new Option('--worker-chunk <k/N>', 'internal: evaluate share k of N of the chunks, then stop').hideHelp())
     .addOption(dataDirOption())
     .addOption(backendOption())
     .option('--force', "move another run's files out of --out (into replaced-<time>/) instead of refusing")

@@ -2,10 +2,11 @@
 // model's own loss on the subset (evaluate.ts computes it independently), the same seed gives byte-identical files,
 // the directions are filter-normalised on the model's kernels and zero on everything else, and on a quadratic the
 // grid values, top eigenvalue and trace match their closed forms.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { datasetSpec } from '../../../datasets/registry.ts';
@@ -43,7 +44,7 @@ beforeAll(async () => {
 describe('landscape of a trained W2A2 student', () => {
   it('has the model\'s own loss at its centre, and the same bytes for the same seed', () => {
     const request = { checkpoint: student, dataDir: work, losses: ['ce', 'kl', 'ce+kl', 'acc'], ...SMALL };
-    const first = runLandscape({ ...request, out: join(work, 'ls-a') });
+    const first = runLandscape({ ...request, out: join(work, 'ls-a') })!;
     runLandscape({ ...request, out: join(work, 'ls-b') });
     const bytes = (dir: string, f: string) => readFileSync(join(work, dir, f), 'utf8');
     expect(bytes('ls-b', 'landscape.json')).toBe(bytes('ls-a', 'landscape.json'));
@@ -67,6 +68,33 @@ describe('landscape of a trained W2A2 student', () => {
     }
     expect(first.directions.description).toMatch(/biases, batch-norm .* zero direction/);
     expect(first.data.subset).toBe(SMALL.subset);
+  });
+
+  it('gives the same bytes when killed after a chunk and run again, and when two worker processes share the grid', async () => {
+    const request = { checkpoint: student, dataDir: work, losses: ['ce', 'kl', 'acc'], ...SMALL, grid: 4, chunkSize: 3 };
+    runLandscape({ ...request, out: join(work, 'whole') });
+    const killed = join(work, 'killed');
+    expect(() => runLandscape({ ...request, out: killed, afterChunk: (k) => { if (k === 2) throw new Error('killed'); } })).toThrow('killed');
+    // Three chunks of 3 points were saved, nothing else.
+    expect(readdirSync(join(killed, 'chunks')).sort()).toEqual(['chunk-0.json', 'chunk-1.json', 'chunk-2.json']);
+    expect(existsSync(join(killed, 'landscape.json'))).toBe(false);
+    let evaluated = 0;
+    runLandscape({ ...request, out: killed, afterChunk: () => { evaluated++; } });
+    expect(evaluated).toBe(Math.ceil(16 / 3) - 3);
+    expect(readFileSync(join(killed, 'landscape.json'), 'utf8')).toBe(readFileSync(join(work, 'whole', 'landscape.json'), 'utf8'));
+    expect(existsSync(join(killed, 'chunks'))).toBe(false);
+
+    // The command line, in one process and with two workers, at the same thread count.
+    const cli = (out: string, extra: string[]) => execa('node', ['bin/sqakd.js', 'landscape', '--checkpoint', student, '--out', out,
+      '--data-dir', work, '--loss', 'ce,kl,acc', '--grid', '4', '--range', '0.5', '--subset', '96', '--seed', '3', '--radius', '0.25',
+      '--trace-samples', '2', '--power-iterations', '2', '--batch-size', '64', '--chunk-size', '3', '--threads', '1', ...extra],
+    { reject: false, all: true });
+    const [one, two] = [await cli(join(work, 'cli-one'), []), await cli(join(work, 'cli-two'), ['--workers', '2'])];
+    expect(one.exitCode, one.all).toBe(0);
+    expect(two.exitCode, two.all).toBe(0);
+    expect(two.all).toMatch(/2 workers evaluated the grid \(1 thread\(s\) each\)/);
+    expect(readFileSync(join(work, 'cli-two', 'landscape.json'), 'utf8')).toBe(readFileSync(join(work, 'cli-one', 'landscape.json'), 'utf8'));
+    expect(one.all).toMatch(/^ce: centre \d+\.\d{4}, top eigenvalue /m);
   });
 
   it('normalises the directions filter by filter on the kernels and leaves everything else at zero', () => {
@@ -110,6 +138,11 @@ describe('landscape bad input', () => {
     const teacher = join(work, 'teacher', 'checkpoint.ckpt');
     expect(() => runLandscape({ ...base, checkpoint: teacher, losses: ['kl'], out: join(work, 'bad-2') }))
       .toThrow(/need a teacher: .* records none; give --teacher <checkpoint>/);
+    expect(() => runLandscape({ ...base, losses: ['ce'], grid: 1, out: join(work, 'bad-3') })).toThrow(/^--grid must be an integer of at least 2, got 1$/);
+    expect(() => runLandscape({ ...base, losses: ['ce'], range: 0, out: join(work, 'bad-4') })).toThrow(/^--range must be a positive number, got 0$/);
+    expect(() => runLandscape({ ...base, losses: ['ce'], interpolateFrom: join(work, 'teacher', 'checkpoint.ckpt'), out: join(work, 'bad-5') }))
+      .toThrow(/--interpolate-from .* is not a checkpoint of this model: its parameters differ/);
+    for (const k of [1, 2, 3, 4]) expect(existsSync(join(work, `bad-${k}`))).toBe(false);
   });
 });
 
