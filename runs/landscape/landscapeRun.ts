@@ -5,11 +5,12 @@
 // bytes, in one process, split over workers (each evaluates its share of the grid's chunks, gridChunks.ts) or
 // killed and resumed (finished chunks are read back).
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 
 import { mixSeed } from '../../datasets/random.ts';
 import { datasetSpec } from '../../datasets/registry.ts';
+import { CELL_FILE } from '../matrix/runStore.ts';
 import { claimOutputFolder } from '../outputFolder.ts';
 import { refusedOnError, RunRefusedError } from '../runRefused.ts';
 import { loadTrainedModel } from '../trainedModel.ts';
@@ -70,8 +71,13 @@ function recordedTeacher(checkpoint: string, teacher: string): string {
   return existsSync(besideRun) ? besideRun : resolve(teacher);
 }
 
-/** Claims a landscape's output folder: it may hold a landscape's files and chunks, nothing else (--force moves all aside). */
+/**
+ * Claims a landscape's output folder: it may hold a landscape's files and chunks, nothing else (--force moves all
+ * aside); or it is a matrix cell's folder (cell.json), where the report looks for the cell's landscape, and whose
+ * files are never moved.
+ */
 export function claimLandscapeFolder(out: string, force: boolean): void {
+  if (existsSync(join(out, CELL_FILE))) return;
   claimOutputFolder(out, (entry) => (Object.values(LANDSCAPE_FILES).includes(entry as never) || entry === CHUNK_FOLDER ||
     /\.tmp-\d+$/.test(entry) ? 'this-run' : 'foreign'), { force, elsewhere: 'another --out' });
 }

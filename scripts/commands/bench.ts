@@ -1,5 +1,6 @@
 // `sqakd bench <what>`: the project's benchmarks. `engine` times a ResNet-20-sized conv layer training step;
-// `step` one SQAKD training step, beside the PyTorch reference when PyTorch is present.
+// `step` one SQAKD training step, beside the PyTorch reference when PyTorch is present; `landscape` a loss
+// landscape's grid points against the same model's training step.
 import { Command } from 'commander';
 
 import { checkBits } from '../../methods/quantizers/quantizer.ts';
@@ -7,6 +8,7 @@ import { quantizerFamily } from '../../methods/quantizers/registry.ts';
 import { architectureSpec } from '../../models/registry.ts';
 import { benchEngine, initBackend } from '../../engine/index.ts';
 import { referenceScript, runReference } from '../../runs/pytorchReference.ts';
+import { benchLandscape } from '../../runs/landscape/landscapeBench.ts';
 import { benchStep } from '../../runs/stepBench.ts';
 import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, type FlagValues, positiveInt, stringFlag } from '../command.ts';
@@ -77,7 +79,24 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-/** `sqakd bench engine|step`. */
+async function landscapeBenchmark(values: FlagValues): Promise<void> {
+  await initBackend(stringFlag(values.backend));
+  const arch = stringFlag(values.arch) ?? 'resnet20';
+  refusedOnError(() => architectureSpec(arch));
+  const result = await benchLandscape({
+    arch, bits: positiveInt(values.bits, 'bits', 2), quantizer: stringFlag(values.quantizer) ?? 'ewgs',
+    subset: positiveInt(values.subset, 'subset', 1024), batch: positiveInt(values.batch, 'batch', 256),
+    points: positiveInt(values.points, 'points', 5),
+  });
+  if (!values.json) {
+    console.log(`${result.arch} W${result.bits}A${result.bits} landscape grid, ${result.subset} images per point on ${result.backend}: ` +
+      `${result.msPerPoint} ms/point, ${result.imagesPerSecond} img/s; its training step ${result.trainingStepImagesPerSecond} img/s ` +
+      `-> ${result.speedupVsTrainingStep}x`);
+  }
+  console.log(JSON.stringify(result));
+}
+
+/** `sqakd bench engine|step|landscape`. */
 export function benchCommand(): Command {
   const engine = new Command('engine')
     .description('a ResNet-20-sized conv layer training step: this backend vs tfjs cpu and the same ATen calls from C++')
@@ -101,5 +120,17 @@ export function benchCommand(): Command {
     .option('--json', 'print only the JSON line')
     .addOption(backendOption())
     .action(stepBenchmark);
-  return new Command('bench').description("the project's benchmarks: engine and step").addCommand(engine).addCommand(step);
+  const landscape = new Command('landscape')
+    .description("a loss landscape's grid points (every loss, inference mode) against the same model's training step")
+    .option('--arch <name>', 'architecture', 'resnet20')
+    .option('--bits <n>', 'weight and activation bits', '2')
+    .option('--quantizer <name>', 'quantizer family', 'ewgs')
+    .option('--subset <n>', 'images per grid point', '1024')
+    .option('--batch <n>', 'images per forward pass (and per training step)', '256')
+    .option('--points <n>', 'timed grid points', '5')
+    .option('--json', 'print only the JSON line')
+    .addOption(backendOption())
+    .action(landscapeBenchmark);
+  return new Command('bench').description("the project's benchmarks: engine, step and landscape").addCommand(engine).addCommand(step)
+    .addCommand(landscape);
 }
