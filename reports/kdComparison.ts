@@ -2,7 +2,7 @@
 // public code runs it) and without labels (the column no earlier work has), beside the CE baseline, KD (CE + KL) and
 // SQAKD, each over its seeds. The Table-7 table, its chart and claim 4 read these.
 import { METHODS } from '../methods/registry.ts';
-import { type MeanDifference, meanDifference, type SeedStats, seedStats } from './seedStats.ts';
+import { finishedTop1, type MeanDifference, meanDifference, type SeedStats } from './seedStats.ts';
 import { type ReportCell, settingKey, settingLabel } from './reportCell.ts';
 import { teacherStats } from './qatPairs.ts';
 
@@ -30,9 +30,6 @@ export interface KdComparison {
 
 const FEATURE_METHODS = Object.values(METHODS).filter((m) => m.kind === 'feature').map((m) => m.name);
 
-function top1Of(cells: ReportCell[]): SeedStats | null {
-  return seedStats(cells.filter((c) => c.state === 'finished' && c.top1 !== null).map((c) => c.top1!));
-}
 
 /** Every setting holding at least one feature-distillation student, feature methods in the registry's order. */
 export function kdComparisons(cells: ReportCell[]): KdComparison[] {
@@ -42,12 +39,12 @@ export function kdComparisons(cells: ReportCell[]): KdComparison[] {
   const out: KdComparison[] = [];
   for (const [setting, group] of groups) {
     if (!group.some((c) => FEATURE_METHODS.includes(c.method))) continue;
-    const sqakd = top1Of(group.filter((c) => c.method === 'sqakd'));
+    const sqakd = finishedTop1(group.filter((c) => c.method === 'sqakd'));
     const rows = FEATURE_METHODS.flatMap((method): KdMethodRow[] => {
       const mine = group.filter((c) => c.method === method);
       if (!mine.length) return [];
-      const withLabels = top1Of(mine.filter((c) => !c.labelFree));
-      const labelFree = top1Of(mine.filter((c) => c.labelFree));
+      const withLabels = finishedTop1(mine.filter((c) => !c.labelFree));
+      const labelFree = finishedTop1(mine.filter((c) => c.labelFree));
       return [{
         method, withLabels, labelFree, sqakdMinusWithLabels: meanDifference(sqakd, withLabels),
         sqakdMinusLabelFree: meanDifference(sqakd, labelFree), cells: mine,
@@ -55,7 +52,7 @@ export function kdComparisons(cells: ReportCell[]): KdComparison[] {
     });
     out.push({
       setting, label: settingLabel(group[0]), teacher: teacherStats(group, teachers),
-      ce: top1Of(group.filter((c) => c.method === 'ce')), kd: top1Of(group.filter((c) => c.method === 'kd')), sqakd, rows,
+      ce: finishedTop1(group.filter((c) => c.method === 'ce')), kd: finishedTop1(group.filter((c) => c.method === 'kd')), sqakd, rows,
       cells: group,
     });
   }

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { canonicalBits } from '../runs/matrix/matrixSpecSchema.ts';
+import { RunRefusedError } from '../runs/runRefused.ts';
 import { schemaProblems } from '../runs/schemaProblems.ts';
 
 /** The template shipped with the suite, read by default (it holds the published FP teachers of SPEC.md). */
@@ -94,11 +95,11 @@ export function readPublished(path: string | null): PublishedNumbers {
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`published numbers ${path} are not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw new RunRefusedError(`published numbers ${path} are not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   const parsed = fileSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!parsed.success) {
-    throw new Error(`published numbers ${path}: ${schemaProblems(fileSchema, parsed.error.issues).join('; ')}`);
+    throw new RunRefusedError(`published numbers ${path}: ${schemaProblems(fileSchema, parsed.error.issues).join('; ')}`);
   }
   return new PublishedNumbers(parsed.data.entries, path);
 }

@@ -1,7 +1,7 @@
 // The pairs of Tables 4-6 (SPEC section 4): in each quantized setting, the QAT method alone (the `ce` student: the
 // quantizer trained on labels) against the same quantizer with SQAKD, with the setting's full-precision teacher, each
 // over its seeds. The paper-style tables and claims 1 and 5 read these.
-import { type MeanDifference, meanDifference, type SeedStats, seedStats } from './seedStats.ts';
+import { finishedTop1, type MeanDifference, meanDifference, type SeedStats, seedStats } from './seedStats.ts';
 import { methodKey, type ReportCell, settingKey, settingLabel } from './reportCell.ts';
 
 export interface QatPair {
@@ -24,9 +24,6 @@ export interface QatPair {
   sqakdCells: ReportCell[];
 }
 
-function finishedTop1(cells: ReportCell[]): SeedStats | null {
-  return seedStats(cells.filter((c) => c.state === 'finished' && c.top1 !== null).map((c) => c.top1!));
-}
 
 /**
  * The teacher's top-1 for students of one dataset and architecture: its teacher cells' (students of several seeds

@@ -1,5 +1,6 @@
 // Several seeds of one cell: the mean, the sample standard deviation and n of a number, and the difference of two
 // such means with its spread. A report compares means, never single seeds, and says when a number rests on one seed.
+import type { ReportCell } from './reportCell.ts';
 
 /** A number over seeds. `std` is the sample standard deviation (n - 1), null for a single seed. */
 export interface SeedStats {
@@ -16,6 +17,11 @@ export function seedStats(values: number[]): SeedStats | null {
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null;
   return { mean, std, n, values: [...values] };
+}
+
+/** The top-1 of a side's finished cells over their seeds; null when none has finished. */
+export function finishedTop1(cells: Pick<ReportCell, 'state' | 'top1'>[]): SeedStats | null {
+  return seedStats(cells.filter((c) => c.state === 'finished' && c.top1 !== null).map((c) => c.top1!));
 }
 
 /** a - b between means, with the standard error of the difference (null unless both have several seeds). */

@@ -3,7 +3,7 @@
 // loss at each student's trained point (landscape.json). Both are measured on the same loss: the CE + KL loss's
 // Hessian holds CE's on top of KL's, so comparing each student's own training loss would favour SQAKD by construction.
 import { methodKey, type ReportCell, settingKey, settingLabel } from '../reportCell.ts';
-import { type MeanDifference, meanDifference, type SeedStats, seedStats } from '../seedStats.ts';
+import { finishedTop1, type MeanDifference, meanDifference, type SeedStats } from '../seedStats.ts';
 import {
   type ClaimCheck, combineVerdicts, count, fixed, missingOf, rounded, signed, unique, type Verdict,
 } from './claimVerdict.ts';
@@ -33,9 +33,6 @@ interface SettingCheck {
   landscapeMissing: string[];
 }
 
-function top1(cells: ReportCell[]): SeedStats | null {
-  return seedStats(cells.filter((c) => c.state === 'finished' && c.top1 !== null).map((c) => c.top1!));
-}
 
 /** Top eigenvalue per seed, from the finished cells whose landscape has the loss. */
 function eigenvalues(cells: ReportCell[], loss: string): Map<number, number> {
@@ -76,8 +73,8 @@ function checkSetting(group: ReportCell[], anyLandscape: boolean): SettingCheck 
   const label = settingLabel(group[0]);
   const sqakdCells = group.filter((c) => methodKey(c) === 'sqakd');
   const kdCells = group.filter((c) => methodKey(c) === 'kd');
-  const sqakd = top1(sqakdCells);
-  const kd = top1(kdCells);
+  const sqakd = finishedTop1(sqakdCells);
+  const kd = finishedTop1(kdCells);
   const diff = meanDifference(sqakd, kd);
   // "Hurts or does not help": KL alone at least as good as CE + KL.
   const accuracy: Verdict = diff ? (diff.diff >= 0 ? 'supported' : 'contradicted') : 'not enough data';

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
 import { LiveReport } from '../../reports/liveReport.ts';
-import { PUBLISHED_TEMPLATE } from '../../reports/published.ts';
+import { PUBLISHED_TEMPLATE, readPublished } from '../../reports/published.ts';
 import { claimReportFolder } from '../../reports/reportFolder.ts';
 import type { CellExecutor } from '../../runs/matrix/cellExecutor.ts';
 import { gpuCount } from '../../runs/matrix/gpus.ts';
@@ -87,6 +87,8 @@ async function runMatrixCommand(values: FlagValues): Promise<void> {
     for (const line of lines) console.log(line);
     return;
   }
+  // A malformed published-numbers file is refused now, not by every report after hours of training.
+  readPublished(stringFlag(values.published) ?? PUBLISHED_TEMPLATE);
   // Both folders are claimed before hours of training, not after.
   const reportsDir = join(resolve(stringFlag(values.reportsDir) ?? 'reports'), plan.name);
   const force = values.force === true;
@@ -99,7 +101,8 @@ async function runMatrixCommand(values: FlagValues): Promise<void> {
     : new LocalPool({ store, dataDir, backend: backendRequest, workers, threads, gpus: gpuCount(),
       allowEnvChange: values.allowEnvChange === true });
   const progress = new MatrixProgress({ store });
-  const report = new LiveReport({ storeRoot: plan.root, name: plan.name, outDir: reportsDir, published: stringFlag(values.published) ?? PUBLISHED_TEMPLATE },
+  const published = stringFlag(values.published) ?? PUBLISHED_TEMPLATE;
+  const report = new LiveReport({ storeRoot: plan.root, name: plan.name, outDir: reportsDir, published },
     (line) => console.error(line));
   console.error(`matrix ${plan.name}: ${plan.cells.length} cells in ${plan.root}, ${executor.description}`);
   let summary;

@@ -1,7 +1,7 @@
 // The report of a run store built from fixture results: a two-seed setting, a failed cell, a running cell with
 // epochs only, and a corrupt result.json. Its tables hold the numbers this test computes from the fixtures, its CSV
 // parses back to them, its charts are well-formed SVG and real PNGs, and bad input gets a clear answer.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -202,10 +202,17 @@ describe('report bad input', () => {
     expect(r.stderr).toMatch(/no matrix 'fixtur' in .*\(did you mean 'fixture'\?\) \(matrices there: fixture\)/);
   });
 
-  it('refuses a published-numbers file with a bad entry, naming its place', () => {
+  it('refuses a published-numbers file with a bad entry, naming its place, before a matrix trains', async () => {
     const bad = join(work, 'bad-published.yaml');
     writeFileSync(bad, 'entries:\n  - { paper: P, table: 4, dataset: cifar10, arch: resnet20, bits: W2, method: ce, value: 80 }\n');
     expect(() => readPublished(bad)).toThrow(/bad-published\.yaml: entries\[0\]\.bits: must be a bit width like W2A2 or FP32, got "W2"/);
+    // A matrix refuses it before training anything (exit 2, one line, no store written).
+    const refused = await execa('node', ['bin/sqakd.js', 'matrix', '--preset', 'smoke', '--published', bad, '--runs-dir', join(work, 'never'),
+      '--reports-dir', join(work, 'never-reports')], { reject: false });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/entries\[0\]\.bits/);
+    expect(existsSync(join(work, 'never'))).toBe(false);
     // The shipped template reads.
     expect(readPublished(join(import.meta.dirname, '../../reports/published.yaml')).entries.length).toBeGreaterThan(0);
   });
