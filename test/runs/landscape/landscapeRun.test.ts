@@ -17,6 +17,7 @@ import { filterNorms, randomDirection } from '../../../runs/landscape/filterDire
 import { axisCoordinates, evaluateGrid, gridAxes } from '../../../runs/landscape/landscapeGrid.ts';
 import { modelSpace } from '../../../runs/landscape/modelSpace.ts';
 import { runLandscape } from '../../../runs/landscape/landscapeRun.ts';
+import { benchLandscape } from '../../../runs/landscape/landscapeBench.ts';
 import { flatOffsets } from '../../../runs/landscape/parameterSpace.ts';
 import { hessianTrace, topEigenvalue } from '../../../runs/landscape/sharpness.ts';
 import { loadTrainedModel } from '../../../runs/trainedModel.ts';
@@ -125,6 +126,19 @@ describe('landscape of a trained W2A2 student', () => {
     expect(named.some((p) => p.group === 'quantizer')).toBe(true);
     disposeSubset(subset);
     model.dispose();
+  });
+});
+
+describe('bench landscape', () => {
+  it('times grid points and the same model\'s training step, and reports their ratio', async () => {
+    const r = await benchLandscape({ arch: 'cnn-small', bits: 2, quantizer: 'ewgs', subset: 64, batch: 32, points: 2 });
+    expect(r.benchmark).toBe('landscape-grid');
+    expect(r.msPerPoint).toBeGreaterThan(0);
+    // The figures agree with each other: images per point over the time per point, and the ratio of the two speeds.
+    // msPerPoint is rounded to 0.1 ms, hence a relative tolerance.
+    expect(Math.abs(r.imagesPerSecond - 64 / (r.msPerPoint / 1000)) / r.imagesPerSecond).toBeLessThan(0.02);
+    expect(r.trainingStepImagesPerSecond).toBeGreaterThan(0);
+    expect(Math.abs(r.speedupVsTrainingStep - r.imagesPerSecond / r.trainingStepImagesPerSecond)).toBeLessThanOrEqual(0.01);
   });
 });
 
