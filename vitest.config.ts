@@ -16,6 +16,7 @@ const TRAINING = [
   'test/runs/matrix/runner.test.ts',
   'test/runs/matrix/redisQueue.test.ts',
   'test/runs/matrix/progressRun.test.ts',
+  'test/runs/matrix/landscapeJobs.test.ts',
   'test/runs/safetensors.test.ts',
   'test/runs/runRecords.test.ts',
 ];

@@ -80,7 +80,7 @@ function landscapeOf(dir: string, problems: string[]): LandscapeSummary | undefi
 }
 
 /** One cell as the report sees it. */
-function reportCell(store: RunStore, cell: MatrixCell, problems: string[]): ReportCell {
+function reportCell(store: RunStore, cell: MatrixCell & { kind: ReportCell['kind'] }, problems: string[]): ReportCell {
   const dir = store.cellDir(cell.id);
   const read = readJsonFile<RunResult>(join(dir, RUN_FILES.result));
   let result: RunResult | undefined;
@@ -113,15 +113,17 @@ function reportCell(store: RunStore, cell: MatrixCell, problems: string[]): Repo
 export function readStoreCells(root: string, name: string): StoreReading {
   const problems: string[] = [];
   const store = new RunStore(root);
-  const cells = cellIds(root, problems).map((id) => {
+  const cells = cellIds(root, problems).flatMap((id) => {
     const def = readJsonFile<MatrixCell>(join(store.cellDir(id), CELL_FILE));
+    // A landscape job's result is its student's landscape.json, read with the student.
+    if (def && 'value' in def && def.value?.kind === 'landscape') return [];
     if (!def) return unknownCell(id, `${join(store.cellDir(id), CELL_FILE)} is missing`);
     if ('error' in def || !def.value?.config) {
       const problem = 'error' in def ? `cell.json cannot be read: ${def.error}` : `${join(store.cellDir(id), CELL_FILE)}: no config`;
       problems.push(problem);
       return unknownCell(id, problem);
     }
-    return reportCell(store, def.value, problems);
+    return [reportCell(store, def.value as MatrixCell & { kind: ReportCell['kind'] }, problems)];
   });
   return { name, cells: [...cells.filter((c) => c.kind === 'teacher'), ...cells.filter((c) => c.kind !== 'teacher')], problems };
 }

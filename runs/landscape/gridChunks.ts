@@ -37,11 +37,8 @@ export function sweepFingerprint(definition: Record<string, unknown>): string {
 
 /** The chunks of one sweep in an output folder. */
 export class ChunkStore {
-  private readonly dir: string;
-
-  constructor(out: string, private readonly sweep: string) {
-    this.dir = join(out, CHUNK_FOLDER);
-  }
+  /** The chunks in folder `dir` (a sweep's <out>/chunks, or a matrix job's folder). */
+  constructor(private readonly dir: string, private readonly sweep: string) {}
 
   private path(index: number): string {
     return join(this.dir, `chunk-${index}.json`);

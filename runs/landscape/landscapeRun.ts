@@ -16,43 +16,34 @@ import { refusedOnError, RunRefusedError } from '../runRefused.ts';
 import { loadTrainedModel } from '../trainedModel.ts';
 import { disposeSubset, evaluationSubset } from './evaluationSubset.ts';
 import { interpolationDirection, randomDirection } from './filterDirections.ts';
-import { HVP_RELATIVE_STEP } from './hessianVector.ts';
+import { HVP_RELATIVE_STEP, HVP_SCHEMES } from './hessianVector.ts';
 import { LANDSCAPE_FILES, type LandscapeFile, writeLandscape } from './landscapeFile.ts';
 import { ChunkStore, CHUNK_FOLDER, chunkRanges, fileDigest, sweepFingerprint } from './gridChunks.ts';
 import { evaluateGrid, gridAxes } from './landscapeGrid.ts';
-import { IGNORED_PARAMETERS, LANDSCAPE_LOSSES, modelSpace } from './modelSpace.ts';
+import { IGNORED_PARAMETERS, modelSpace } from './modelSpace.ts';
 import { sharpnessAt } from './sharpness.ts';
+import { LANDSCAPE_LOSSES, SWEEP_DEFAULTS, type SweepSettings } from './sweepSettings.ts';
 
-export interface LandscapeRequest {
+/** A sweep: its required settings, and the rest (SWEEP_DEFAULTS when absent). */
+export interface LandscapeRequest extends Pick<SweepSettings, 'losses' | 'grid' | 'range' | 'subset' | 'seed' | 'radius'>,
+  Partial<Pick<SweepSettings, 'weights' | 'batchSize' | 'traceSamples' | 'powerIterations' | 'hvp'>> {
   checkpoint: string;
   /** The teacher's checkpoint; default: the one the student was trained from. null: no KL losses. */
   teacher?: string | null;
   dataDir: string;
-  losses: string[];
-  /** Points per axis. */
-  grid: number;
-  /** The grid spans [-range, range] along each direction. */
-  range: number;
-  /** Test images in the evaluation subset. */
-  subset: number;
-  seed: number;
-  /** Of the circle rise, in the directions' units. */
-  radius: number;
   out: string;
   /** A checkpoint to take d1 from (to - from): a 1-D slice through the trained point. */
   interpolateFrom?: string;
-  weights?: { ce: number; kl: number };
-  batchSize?: number;
-  traceSamples?: number;
-  powerIterations?: number;
   force?: boolean;
   /** Grid points per saved chunk (default: one row of the grid). */
   chunkSize?: number;
+  /** Where the chunks are saved (default: <out>/chunks). */
+  chunkDir?: string;
   /** Evaluate only the chunks k with k % of === index, save them and stop (a worker's share); nothing is assembled. */
   worker?: { index: number; of: number };
   /** Called after each chunk is saved (a test stops a sweep here, as a kill would). */
   afterChunk?: (index: number) => void;
-  /** Called after every grid point, with the points done so far (saved chunks included). */
+  /** Called after every grid point, with the points of this run (a worker's: its share) done so far, saved chunks included. */
   onPoint?: (done: number, total: number) => void;
   log?: (line: string) => void;
 }
@@ -89,6 +80,8 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile | null {
   if (!Number.isInteger(req.grid) || req.grid < 2) throw new RunRefusedError(`--grid must be an integer of at least 2, got ${req.grid}`);
   if (!(req.range > 0)) throw new RunRefusedError(`--range must be a positive number, got ${req.range}`);
   if (!(req.radius > 0)) throw new RunRefusedError(`--radius must be a positive number, got ${req.radius}`);
+  const hvp = req.hvp ?? SWEEP_DEFAULTS.hvp;
+  if (!HVP_SCHEMES.includes(hvp)) throw new RunRefusedError(`--hvp must be one of ${HVP_SCHEMES.join(', ')}, got '${hvp}'`);
   claimLandscapeFolder(req.out, req.force === true && !req.worker);
 
   const student = refusedOnError(() => loadTrainedModel(req.checkpoint));
@@ -107,9 +100,9 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile | null {
       `${student.meta.input.classes}: give the teacher it was trained from (--teacher)`);
   }
   const subset = evaluationSubset(refusedOnError(() => spec.load(req.dataDir, 'test')), spec, {
-    count: req.subset, seed: req.seed, batchSize: req.batchSize ?? 256, teacher: teacher?.model ?? null,
+    count: req.subset, seed: req.seed, batchSize: req.batchSize ?? SWEEP_DEFAULTS.batchSize, teacher: teacher?.model ?? null,
   });
-  const weights = req.weights ?? { ce: 1, kl: 1 };
+  const weights = req.weights ?? SWEEP_DEFAULTS.weights;
   try {
     const space = modelSpace(student.model, subset, { temperature: config.settings.temperature, weights });
     const theta = space.get();
@@ -136,23 +129,28 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile | null {
     const sweep = sweepFingerprint({
       checkpoint: fileDigest(req.checkpoint), teacher: teacher ? fileDigest(teacherPath!) : null,
       interpolateFrom: req.interpolateFrom ? fileDigest(req.interpolateFrom) : null, dataset: config.dataset, losses: req.losses,
-      grid: req.grid, range: req.range, subset: req.subset, seed: req.seed, weights, batchSize: req.batchSize ?? 256,
+      grid: req.grid, range: req.range, subset: req.subset, seed: req.seed, weights, batchSize: req.batchSize ?? SWEEP_DEFAULTS.batchSize,
     });
     mkdirSync(req.out, { recursive: true });
-    const chunks = new ChunkStore(req.out, sweep);
+    const chunks = new ChunkStore(req.chunkDir ?? join(req.out, CHUNK_FOLDER), sweep);
     const points: Record<string, number>[] = new Array(total);
+    // A worker's share: the chunks k with k % of === index.
+    const share = chunkRanges(total, req.chunkSize ?? axes.a.length).map((range, index) => ({ range, index }))
+      .filter(({ index }) => !req.worker || index % req.worker.of === req.worker.index);
+    const toDo = share.reduce((n, { range }) => n + range.to - range.from, 0);
+    const saved = share.filter(({ index }) => chunks.read(index)).length;
+    if (saved) req.log?.(`${saved} of ${share.length} chunk(s) already saved: evaluating the other ${share.length - saved}`);
     let done = 0;
-    chunkRanges(total, req.chunkSize ?? axes.a.length).forEach((range, index) => {
-      if (req.worker && index % req.worker.of !== req.worker.index) return;
+    share.forEach(({ range, index }) => {
       let chunk = chunks.read(index);
       if (!chunk) {
-        const values = evaluateGrid(space, theta, d1, d2, axes, range, () => req.onPoint?.(++done, total));
+        const values = evaluateGrid(space, theta, d1, d2, axes, range, () => req.onPoint?.(++done, toDo));
         chunk = { sweep, index, ...range, points: values };
         chunks.write(chunk);
         req.afterChunk?.(index);
       } else {
         done += chunk.points.length;
-        req.onPoint?.(done, total);
+        req.onPoint?.(done, toDo);
       }
       chunk.points.forEach((p, i) => { points[range.from + i] = p; });
     });
@@ -160,12 +158,12 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile | null {
     const centre = space.evaluate();
     const losses = Object.fromEntries(req.losses.map((l) => [l, axes.b.map((_, j) => axes.a.map((__, i) => points[j * axes.a.length + i][l]))]));
     const differentiable = req.losses.filter((l) => l !== 'acc');
-    const powerIterations = req.powerIterations ?? 20;
-    const traceSamples = req.traceSamples ?? 8;
+    const powerIterations = req.powerIterations ?? SWEEP_DEFAULTS.powerIterations;
+    const traceSamples = req.traceSamples ?? SWEEP_DEFAULTS.traceSamples;
     req.log?.(`sharpness of ${differentiable.join(', ')}: ${powerIterations} power iterations, ${traceSamples} Hutchinson samples`);
     const sharpness = d2 ? sharpnessAt(space, differentiable, theta, d1, d2, {
       iterations: powerIterations, tolerance: POWER_TOLERANCE, seed: req.seed, samples: traceSamples,
-      radius: req.radius, points: CIRCLE_POINTS,
+      radius: req.radius, points: CIRCLE_POINTS, scheme: hvp,
     }) : {};
     const q = config.quantization;
     const file: LandscapeFile = {
@@ -187,8 +185,11 @@ export function runLandscape(req: LandscapeRequest): LandscapeFile | null {
       losses, centre,
       sharpness,
       sharpnessMethod: {
-        hessianVectorProducts: `central finite differences of gradients, step ${HVP_RELATIVE_STEP} x |theta| along the unit ` +
-          'vector (error checked on a quadratic in test/runs/landscape)',
+        hessianVectorProducts: hvp === 'central'
+          ? `central finite differences of gradients, (g(theta + eps v) - g(theta - eps v)) / 2 eps, eps |v| = ` +
+            `${HVP_RELATIVE_STEP} x |theta| (error O(eps^2); checked on a quadratic and a quartic in test/runs/landscape)`
+          : `forward finite differences of gradients, (g(theta + eps v) - g(theta)) / eps, eps |v| = ` +
+            `${HVP_RELATIVE_STEP} x |theta| (error O(eps); checked on a quadratic and a quartic in test/runs/landscape)`,
         radius: req.radius, traceSamples, powerIterations,
       },
     };

@@ -11,10 +11,6 @@ import type { Classifier } from '../../models/classifier.ts';
 import type { EvaluationSubset } from './evaluationSubset.ts';
 import type { ParameterSpace, SweptTensor } from './parameterSpace.ts';
 
-/** The losses a landscape can evaluate; `acc` is top-1 (%), evaluated but never differentiated. */
-export const LANDSCAPE_LOSSES = ['ce', 'kl', 'ce+kl', 'acc'] as const;
-export type LandscapeLoss = (typeof LANDSCAPE_LOSSES)[number];
-
 export interface LossSettings {
   /** The run's distillation temperature. */
   temperature: number;

@@ -3,7 +3,7 @@
 // radius r in the plane of the landscape's directions. Curvature numbers summarise what the 2-D landscape shows, and
 // the circle rise measures it in the landscape's own units, where the eigenvalue and trace depend on weight scale.
 import { mixSeed, normalStream, uniformStream } from '../../datasets/random.ts';
-import { hessianVectorProduct } from './hessianVector.ts';
+import { gradientAt, hessianVectorProduct, type HvpScheme } from './hessianVector.ts';
 import { checkLength, type ParameterSpace, sweptMask } from './parameterSpace.ts';
 
 /** Salts so that one seed gives unrelated power-iteration starts and Rademacher probes. */
@@ -19,6 +19,10 @@ export interface EigenOptions {
   seed: number;
   /** The HVP's relative step (hessianVector.ts). */
   relativeStep?: number;
+  /** How products are differenced (default central). */
+  scheme?: HvpScheme;
+  /** The gradient at theta, for the forward scheme (computed once when absent). */
+  centreGradient?: Float32Array;
 }
 
 /** The power iteration's estimate, the products it took, and whether it met the tolerance. */
@@ -34,6 +38,8 @@ export interface TraceOptions {
   samples: number;
   seed: number;
   relativeStep?: number;
+  scheme?: HvpScheme;
+  centreGradient?: Float32Array;
 }
 
 /** Hutchinson's mean of v^T H v, its standard error (sample std / sqrt(samples)), and the samples. */
@@ -77,6 +83,21 @@ function dot(a: Float32Array, b: Float32Array): number {
   return sum;
 }
 
+/** The product options of a measurement: the forward scheme's centre gradient computed once, for all its products. */
+function productOptions(space: ParameterSpace, loss: string, theta: Float32Array, options: EigenOptions | TraceOptions) {
+  const centreGradient = options.scheme === 'forward' ? options.centreGradient ?? centreOf(space, loss, theta) : undefined;
+  return { relativeStep: options.relativeStep, scheme: options.scheme, centreGradient };
+}
+
+/** The gradient at theta, leaving the space there. */
+function centreOf(space: ParameterSpace, loss: string, theta: Float32Array): Float32Array {
+  try {
+    return gradientAt(space, loss, theta);
+  } finally {
+    space.set(theta);
+  }
+}
+
 function positiveInteger(what: string, value: number, least: number): void {
   if (!Number.isInteger(value) || value < least) throw new Error(`${what} ${value} is not an integer >= ${least}`);
 }
@@ -97,9 +118,10 @@ export function topEigenvalue(space: ParameterSpace, loss: string, theta: Float3
   let norm = Math.sqrt(dot(v, v));
   if (norm === 0) throw new Error('the space has no swept coordinates');
   let value = NaN;
+  const products = productOptions(space, loss, theta, options);
   for (let iteration = 1; iteration <= options.iterations; iteration++) {
     for (let i = 0; i < v.length; i++) v[i] /= norm;
-    const { product } = hessianVectorProduct(space, loss, theta, v, { relativeStep: options.relativeStep });
+    const { product } = hessianVectorProduct(space, loss, theta, v, products);
     const previous = value;
     value = dot(v, product);
     norm = Math.sqrt(dot(product, product));
@@ -121,11 +143,12 @@ export function hessianTrace(space: ParameterSpace, loss: string, theta: Float32
   positiveInteger('samples', options.samples, 2);
   const mask = sweptMask(space);
   const values = new Float64Array(options.samples);
+  const products = productOptions(space, loss, theta, options);
   for (let k = 0; k < options.samples; k++) {
     const uniform = uniformStream(mixSeed(options.seed, RADEMACHER_SALT, k));
     const v = new Float32Array(space.size);
     for (let i = 0; i < space.size; i++) if (mask[i]) v[i] = uniform() < 0.5 ? -1 : 1;
-    const { product } = hessianVectorProduct(space, loss, theta, v, { relativeStep: options.relativeStep });
+    const { product } = hessianVectorProduct(space, loss, theta, v, products);
     values[k] = dot(v, product);
   }
   const mean = values.reduce((s, x) => s + x, 0) / options.samples;
@@ -183,8 +206,10 @@ export function sharpnessAt(space: ParameterSpace, losses: string[], theta: Floa
   options: SharpnessOptions): Record<string, SharpnessResult> {
   const rises = circleRises(space, losses, theta, d1, d2, options);
   return Object.fromEntries(losses.map((loss) => {
-    const eigen = topEigenvalue(space, loss, theta, options);
-    const trace = hessianTrace(space, loss, theta, options);
+    // The forward scheme's gradient at theta serves both measurements.
+    const measure = { ...options, centreGradient: options.scheme === 'forward' ? centreOf(space, loss, theta) : undefined };
+    const eigen = topEigenvalue(space, loss, theta, measure);
+    const trace = hessianTrace(space, loss, theta, measure);
     return [loss, {
       topEigenvalue: eigen.value,
       topEigenvalueIterations: eigen.iterations,

@@ -14,7 +14,8 @@ export const PROGRESS_FILE = 'progress.json';
 
 /** progress.json. */
 export interface CellProgress {
-  stage: 'pre' | 'main';
+  /** A landscape job reports its grid points as the steps of one epoch. */
+  stage: 'pre' | 'main' | 'landscape';
   /** 1-based number of the epoch running (or just ended) in its stage. */
   epoch: number;
   epochs: number;
@@ -102,7 +103,7 @@ export function readCellProgress(path: string): CellProgress | undefined {
   if (!parsed || typeof parsed !== 'object') return undefined;
   const numbers = [parsed.epoch, parsed.epochs, parsed.step, parsed.steps, parsed.pid];
   if (numbers.some((n) => typeof n !== 'number') || typeof parsed.updatedAt !== 'string' ||
-    typeof parsed.host !== 'string' || (parsed.stage !== 'pre' && parsed.stage !== 'main')) return undefined;
+    typeof parsed.host !== 'string' || !['pre', 'main', 'landscape'].includes(parsed.stage as string)) return undefined;
   return parsed as CellProgress;
 }
 

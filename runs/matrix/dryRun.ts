@@ -2,6 +2,7 @@
 // and wall time on this machine, and what it waits for; the teachers and the students each serves; the totals in
 // hours; and the data folders a real run would still need.
 import { formatDuration } from '../formatDuration.ts';
+import type { LandscapeJob } from './landscapeJobs.ts';
 import type { MatrixCell, MatrixPlan } from './plan.ts';
 import type { CellStatus } from './runStore.ts';
 import type { StepSpeed } from './stepSpeed.ts';
@@ -32,6 +33,14 @@ export function estimatedSeconds(cell: MatrixCell, speed: StepSpeed | undefined)
   return speed && cell.macs !== null ? cell.macs * speed.secondsPerMac : undefined;
 }
 
+/** What a landscape job does: `landscape 21x21 (share 1 of 4), 1024 images`. */
+function landscapeWork(job: LandscapeJob): string {
+  const { grid, subset } = job.settings;
+  const part = typeof job.part === 'object' ? ` (share ${job.part.index + 1} of ${job.part.of})`
+    : job.part === 'finish' ? ' (sharpness and files, after the shares)' : '';
+  return `landscape ${grid}x${grid}${part}, ${subset} images`;
+}
+
 /** The dry run's lines. */
 export function dryRunLines(facts: DryRunFacts): string[] {
   const { plan } = facts;
@@ -46,7 +55,8 @@ export function dryRunLines(facts: DryRunFacts): string[] {
     const deps = cell.dependsOn.length ? ` after ${cell.dependsOn.join(', ')}` : '';
     const pre = cell.config.settings.preEpochs;
     const seconds = estimatedSeconds(cell, facts.speedOf(cell));
-    lines.push(`${status.padEnd(11)} ${cell.id}  ${cell.config.phase.epochs} epochs${pre ? ` + ${pre} pre-stage` : ''}, ` +
+    const work = cell.landscape ? landscapeWork(cell.landscape) : `${cell.config.phase.epochs} epochs${pre ? ` + ${pre} pre-stage` : ''}`;
+    lines.push(`${status.padEnd(11)} ${cell.id}  ${work}, ` +
       `${gmac(cell.macs)} GMAC, ${seconds === undefined ? 'time unknown' : `~${hours(seconds)}`}${deps}`);
     if (seconds === undefined) {
       unknown++;
@@ -61,6 +71,7 @@ export function dryRunLines(facts: DryRunFacts): string[] {
     }
   }
   const teachers = plan.cells.filter((c) => c.kind === 'teacher');
+  const sweeps = plan.cells.filter((c) => c.kind === 'landscape');
   for (const teacher of teachers) {
     const students = plan.cells.filter((c) => c.dependsOn.includes(teacher.id)).length;
     lines.push(`teacher ${teacher.id} is shared by ${students} student(s)`);
@@ -71,7 +82,8 @@ export function dryRunLines(facts: DryRunFacts): string[] {
     if (speed) speeds.set(`${cell.config.arch}/${cell.config.dataset}`, speed);
   }
   const measured = [...speeds].map(([pair, s]) => `${pair} ${Math.round(s.imagesPerSecond)} img/s`).join(', ');
-  lines.push(`${plan.cells.length} cells (${teachers.length} teacher(s), ${plan.cells.length - teachers.length} student(s)) in ` +
+  lines.push(`${plan.cells.length} cells (${teachers.length} teacher(s), ${plan.cells.length - teachers.length - sweeps.length} student(s)` +
+    `${sweeps.length ? `, ${sweeps.length} landscape job(s)` : ''}) in ` +
     `${plan.root}; estimated ${hours(total)} in all, ${hours(left)} left, one cell at a time with every core` +
     `${unknown ? ` (${unknown} cell(s) without an estimate)` : ''}`);
   if (measured) lines.push(`measured on this machine (a W2A2 SQAKD step, batch 32): ${measured}`);

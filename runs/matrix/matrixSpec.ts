@@ -10,8 +10,8 @@ import type { z } from 'zod';
 import { didYouMean } from '../../engine/didYouMean.ts';
 import { schemaProblems } from '../schemaProblems.ts';
 import {
-  AXIS_VALUE, canonicalBits, EXCLUDE_AXES, GRID_AXES, type gridSchema, type matrixSettingsSchema, matrixSpecFileSchema,
-  NAME_SCHEMA, SETTINGS,
+  AXIS_VALUE, canonicalBits, EXCLUDE_AXES, GRID_AXES, type gridSchema, type LandscapeSection, landscapeSectionSchema,
+  type matrixSettingsSchema, matrixSpecFileSchema, NAME_SCHEMA, SETTINGS,
 } from './matrixSpecSchema.ts';
 
 export { canonicalBits } from './matrixSpecSchema.ts';
@@ -31,6 +31,8 @@ export type MatrixSpec = MatrixSettings & {
   grids: MatrixGrid[];
   /** Cells matching any of these partial assignments are left out. */
   exclude: Partial<Record<AxisName, string>>[];
+  /** Landscapes swept around chosen students once they are trained. */
+  landscape?: LandscapeSection;
 };
 
 /** A spec with every problem listed, one per line. */
@@ -171,7 +173,8 @@ function salvageSpec(raw: unknown, defaultName: string): MatrixSpec {
   ) as Partial<Record<AxisName, string>>)
     // An entry left empty would exclude every cell.
     .filter((entry) => Object.keys(entry).length > 0);
-  return { ...settings, name: accepted(NAME_SCHEMA, raw.name) ?? defaultName, grids, exclude };
+  const landscape = accepted(landscapeSectionSchema, raw.landscape);
+  return { ...settings, name: accepted(NAME_SCHEMA, raw.name) ?? defaultName, grids, exclude, ...(landscape ? { landscape } : {}) };
 }
 
 /** A spec read as far as it goes, with every problem found on the way. */
@@ -215,19 +218,22 @@ function axisValues(grids: readonly MatrixGrid[]): Map<AxisName, Set<string>> {
 }
 
 /**
- * Exclusions naming a value no grid has (a typo would otherwise exclude nothing, silently). Values are looked up in
- * the grids before and after the command line's overrides: an exclusion made moot by --set is not a mistake.
+ * Exclusions and landscape cells naming a value no grid has (a typo would otherwise exclude or sweep nothing, silently).
+ * Values are looked up in the grids before and after the command line's overrides: an exclusion made moot by --set is
+ * not a mistake.
  */
-export function excludeProblems(spec: MatrixSpec, before: readonly MatrixGrid[] = spec.grids): string[] {
+export function partialCellProblems(spec: MatrixSpec, before: readonly MatrixGrid[] = spec.grids): string[] {
   const known = axisValues([...before, ...spec.grids]);
   const problems: string[] = [];
-  spec.exclude.forEach((entry, i) => {
+  const entries = [...spec.exclude.map((entry, i) => ({ entry, where: `exclude[${i}]` })),
+    ...(spec.landscape?.cells ?? []).map((entry, i) => ({ entry, where: `landscape.cells[${i}]` }))];
+  entries.forEach(({ entry, where }) => {
     for (const [axis, value] of Object.entries(entry) as [AxisName, string][]) {
       const values = known.get(axis);
       if (!values || values.has(value)) continue;
       // Names are misspelt; a bit width or seed that is in no grid is another value, not a typo of one.
       const suggestion = axis === 'bits' || axis === 'seed' ? '' : didYouMean(value, [...values]);
-      problems.push(`exclude[${i}].${axis}: '${value}' is in no grid${suggestion} (its values: ${[...values].join(', ')})`);
+      problems.push(`${where}.${axis}: '${value}' is in no grid${suggestion} (its values: ${[...values].join(', ')})`);
     }
   });
   return problems;
@@ -321,7 +327,7 @@ export function restrictAxes(spec: MatrixSpec, filters: string[]): MatrixSpec {
 export function assembleMatrixSpec(raw: unknown, defaultName: string, cli: { set?: string[]; only?: string[] } = {}): SpecReading {
   const read = readMatrixSpec(raw, defaultName);
   const overridden = applyAxisOverrides(read.spec, cli.set ?? []);
-  const excludes = excludeProblems(overridden.spec, read.spec.grids);
+  const excludes = partialCellProblems(overridden.spec, read.spec.grids);
   const filtered = applyAxisFilters(overridden.spec, cli.only ?? [], read.problems.length > 0);
   return { spec: filtered.spec, problems: [...read.problems, ...excludes, ...overridden.problems, ...filtered.problems] };
 }

@@ -3,6 +3,9 @@
 // and form only; whether a dataset, method or recipe of that name exists is the planner's to say (plan.ts), once.
 import { z } from 'zod';
 
+import { HVP_SCHEMES } from '../landscape/hessianVector.ts';
+import { LANDSCAPE_LOSSES } from '../landscape/sweepSettings.ts';
+
 const BITS_FORM = /^\s*(?:[wW](\d+)[aA](\d+)|(\d+)\s*\/\s*(\d+))\s*$/;
 const BITS_MESSAGE = 'must be bit widths like W2A2 (also w2a2, 2/2, or 2 for both)';
 const SEED_MESSAGE = 'must be a non-negative integer';
@@ -124,12 +127,46 @@ export const EXCLUDE_AXES = {
   seed: AXIS_VALUE.seed.transform(String).optional(),
 };
 
-const excludeSchema = z.strictObject(EXCLUDE_AXES, { error: 'must be an object of axis values, e.g. { arch: vgg8, bits: W1A1 }' })
+/** A partial cell (axis values) that picks the cells matching all of them. */
+const partialCell = (description: string) => z.strictObject(EXCLUDE_AXES, { error: 'must be an object of axis values, e.g. { arch: vgg8, bits: W1A1 }' })
   // An entry whose only keys are unknown is already reported as such.
   .refine((entry) => Object.keys(entry).length > 0, {
     error: 'must name at least one axis value, e.g. { arch: vgg8, bits: W1A1 }', when: (payload) => payload.issues.length === 0,
   })
-  .describe('A partial cell: cells matching all of its axis values are left out.');
+  .describe(description);
+
+const excludeSchema = partialCell('A partial cell: cells matching all of its axis values are left out.');
+
+const LOSS_MESSAGE = `must be one of ${LANDSCAPE_LOSSES.join(', ')}`;
+const WEIGHT_MESSAGE = 'must be a non-negative number';
+const weight = z.number({ error: WEIGHT_MESSAGE }).min(0, { error: WEIGHT_MESSAGE });
+
+/** A spec's `landscape` section: loss landscapes swept around chosen students once they are trained (sqakd landscape's settings). */
+export const landscapeSectionSchema = z.strictObject({
+  cells: z.array(partialCell('A partial cell: its students are swept.'), { error: 'must be a list of partial cells, e.g. [{ method: sqakd }]' })
+    .min(1, { error: 'must list at least one partial cell, e.g. [{ method: sqakd }] (leave cells out to sweep every student)' }).optional()
+    .describe('The students to sweep, as partial cells, e.g. [{ method: sqakd }, { method: kd }] (default: every student).'),
+  losses: z.array(z.enum(LANDSCAPE_LOSSES, { error: LOSS_MESSAGE }), { error: `must be a list of losses (${LANDSCAPE_LOSSES.join(', ')})` })
+    .min(1, { error: 'must list at least one loss' }).optional().describe(`Losses evaluated on the grid (default: ${LANDSCAPE_LOSSES.join(', ')}).`),
+  grid: z.int({ error: 'must be an integer of at least 2' }).min(2, { error: 'must be an integer of at least 2' }).optional()
+    .describe('Points per axis (default 21).'),
+  range: positiveNumber('The grid spans [-range, range] along each direction (default 1).'),
+  subset: positiveInteger('Test images evaluated, chosen by seed (default 1024).'),
+  seed: z.int({ error: SEED_MESSAGE }).min(0, { error: SEED_MESSAGE }).optional()
+    .describe('Seeds the subset, the directions and the sharpness probes (default 1).'),
+  radius: positiveNumber("Radius of the circle rise, in the directions' units (default 0.5)."),
+  weights: z.strictObject({ ce: weight, kl: weight }, { error: 'must be { ce: <weight>, kl: <weight> }' }).optional()
+    .describe('Weights of the ce+kl loss (default { ce: 1, kl: 1 }).'),
+  batchSize: positiveInteger('Images per forward pass (default 256).'),
+  traceSamples: positiveInteger("Hutchinson's Rademacher vectors for the trace (default 8)."),
+  powerIterations: positiveInteger('Most Hessian-vector products of the power iteration (default 20).'),
+  hvp: z.enum(HVP_SCHEMES, { error: `must be one of ${HVP_SCHEMES.join(', ')}` }).optional()
+    .describe('Hessian-vector products by central differences of gradients (default) or forward ones (faster, less exact).'),
+  jobs: positiveInteger('Jobs each sweep is split into: they share its grid chunks and run on the matrix\'s workers; ' +
+    'one more then measures sharpness and writes the files (default 1: one job does it all).'),
+  chunkSize: positiveInteger('Grid points per saved chunk: a killed job resumes from its last chunk (default: one grid row).'),
+}, { error: 'must be an object of landscape settings, e.g. { cells: [{ method: sqakd }], grid: 21 }' })
+  .describe('Loss landscapes and sharpness swept around chosen students after they are trained (written to their folders).');
 
 export const NAME_SCHEMA = z.string({ error: "must be letters, digits, '.', '_' or '-' (it names a folder)" })
   .regex(NAME_FORM, { error: "must be letters, digits, '.', '_' or '-', starting with a letter or digit (it names a folder)" });
@@ -148,6 +185,7 @@ export const matrixSpecFileSchema = z.strictObject({
   exclude: z.array(excludeSchema, { error: 'must be a list of partial cells, e.g. [{ arch: vgg8, bits: W1A1 }]' }).optional()
     .describe('Cells matching any of these partial cells are left out.'),
   ...SETTINGS,
+  landscape: landscapeSectionSchema.optional(),
 }, { error: 'the spec must be an object of keys such as name, grid, epochs and exclude' })
   // Runs whatever else is wrong (each key is checked on its own), so a spec's every problem shows in one pass.
   .superRefine((spec, ctx) => {
@@ -165,6 +203,8 @@ export const matrixSpecFileSchema = z.strictObject({
   });
 
 export type MatrixSpecFile = z.output<typeof matrixSpecFileSchema>;
+
+export type LandscapeSection = z.output<typeof landscapeSectionSchema>;
 
 /** The JSON Schema (draft-07) of a spec file, for editors (yaml-language-server) to complete and check with. */
 export function matrixSpecJsonSchema(): Record<string, unknown> {

@@ -3,7 +3,8 @@
 // that pair shares. A cell's identity is a hash of its resolved configuration (the teacher named by its cell's
 // identity, not its path), so changing a recipe or setting re-runs exactly the cells it affects. A student names a
 // teacher cell's checkpoint relative to its own folder, so the store can move (or be mounted elsewhere on a worker
-// machine) without changing any configuration.
+// machine) without changing any configuration. A spec's `landscape` section adds the jobs that sweep chosen students
+// after they finish (landscapeJobs.ts).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,6 +20,7 @@ import { canonicalJson } from '../canonicalJson.ts';
 import type { TeacherCheck } from '../teacherCheck.ts';
 import { FULL_PRECISION, resolveTrainConfig, type TrainConfig, type TrainRequest } from '../trainConfig.ts';
 import { teacherCellPath } from './cellConfig.ts';
+import { type LandscapeJob, landscapeJobs } from './landscapeJobs.ts';
 import { AXES, axisValueSource, type AxisName, MatrixSpecError, type MatrixSpec, parseBits, parseMethodValue,
   parseQuantizerValue } from './matrixSpec.ts';
 
@@ -30,9 +32,10 @@ export interface ModelFacts {
 }
 
 export interface MatrixCell {
-  /** `<readable name>-<hash>`: the cell's folder in the run store. */
+  /** `<readable name>-<hash>`: the cell's folder in the run store (a landscape job's: `<cell>/<sweep>/<part>`). */
   id: string;
-  kind: 'teacher' | 'student';
+  /** A landscape job sweeps a finished student (landscapeJobs.ts); its config is that student's. */
+  kind: 'teacher' | 'student' | 'landscape';
   /** The axis values (teachers: dataset, arch and seed). */
   axes: Partial<Record<AxisName, string>>;
   config: TrainConfig;
@@ -44,6 +47,8 @@ export interface MatrixCell {
   imageSteps: number;
   /** A student's check of its teacher's top-1 (the spec's teacherMinTop1 and weakTeacher); not part of its identity. */
   teacherCheck?: TeacherCheck;
+  /** A landscape job's sweep and share. */
+  landscape?: LandscapeJob;
 }
 
 export interface MatrixPlan {
@@ -315,6 +320,7 @@ export function planMatrix(spec: MatrixSpec, options: PlanOptions): MatrixPlan {
       });
     }
   }
+  const sweeps = spec.landscape ? landscapeJobs(spec.landscape, cells, factsFor, problems) : [];
   if (problems.size) throw new MatrixSpecError([...problems], spec.name);
-  return { name: spec.name, root, cells: [...teachers.values(), ...cells], warnings };
+  return { name: spec.name, root, cells: [...teachers.values(), ...cells, ...sweeps], warnings };
 }

@@ -37,8 +37,9 @@ export function progressLine(snapshot: MatrixSnapshot, elapsed: number): string 
 
 /** `epoch 3/30 step 120/391  loss 0.4123  812 img/s  ETA 41m 10s`. */
 export function describeCellProgress(progress: CellProgress): string {
-  const where = `${progress.stage === 'pre' ? 'pre-stage' : 'epoch'} ${progress.epoch}/${progress.epochs} ` +
-    `step ${progress.step}/${progress.steps}`;
+  const where = progress.stage === 'landscape'
+    ? progress.step < progress.steps ? `grid point ${progress.step}/${progress.steps}` : 'sharpness at the trained point'
+    : `${progress.stage === 'pre' ? 'pre-stage' : 'epoch'} ${progress.epoch}/${progress.epochs} step ${progress.step}/${progress.steps}`;
   return [where, ...(progress.loss === null ? [] : [`loss ${progress.loss.toFixed(4)}`]),
     ...(progress.imagesPerSecond === null ? [] : [`${Math.round(progress.imagesPerSecond)} img/s`]),
     `ETA ${progress.etaSeconds === null ? '?' : formatDuration(progress.etaSeconds)}`].join('  ');

@@ -9,7 +9,7 @@
 // (waiting, or running on a worker) and waits for those instead of queueing the cells a second time. A cell another
 // live worker holds is not failed: its job is put back on the queue for later.
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 
 import { DelayedError, type Job, Queue, QueueEvents, Worker } from 'bullmq';
 
@@ -53,6 +53,12 @@ export function redisConnection(url: string) {
   };
 }
 
+/** Whether `dir` lies in the store at `root` (a cell's folder, or a landscape job's inside one). */
+function isInside(dir: string, root: string): boolean {
+  const path = relative(root, dir);
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+}
+
 /** The job id of cell `cellId` of the store at `root`: one per cell and store, the same on every run. */
 export function cellJobId(root: string, cellId: string): string {
   // The store's hash keeps two matrices that share a queue (and possibly cell ids) apart.
@@ -79,7 +85,7 @@ export class RedisQueueExecutor implements CellExecutor {
     const wanted = new Set(cells.map((c) => cellJobId(this.store.root, c.id)));
     const jobs = (await this.queue.getJobs([...UNFINISHED])) as (Job<CellJob> | undefined)[];
     for (const job of jobs) {
-      if (!job?.id || wanted.has(job.id) || !job.data?.dir || dirname(job.data.dir) !== this.store.root) continue;
+      if (!job?.id || wanted.has(job.id) || !job.data?.dir || !isInside(job.data.dir, this.store.root)) continue;
       await job.remove().catch(() => undefined); // taken by a worker meanwhile: it runs once, harmlessly
     }
   }

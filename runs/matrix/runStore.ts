@@ -2,7 +2,8 @@
 // files (config.json, log.jsonl, checkpoint.ckpt, result.json), the worker's output (worker.log), one line per
 // attempt (attempts.jsonl), the lock of the worker training it (worker.lock), the worker's progress report
 // (progress.json, cellProgress.ts), after a failure, failure.json, and a landscape swept around its model
-// (landscape.json, landscape.csv).
+// (landscape.json, landscape.csv) with the folder of the sweep's jobs (landscape-<hash>/, landscapeJobs.ts), each job
+// a folder with the same files as a cell's and a result.json of its own.
 // Every whole-file write is atomic, so a killed process never leaves a half-written file; a cell is finished exactly
 // when its result.json holds its configuration (wherever the store lives: see cellConfig.ts).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { RunResult } from '../trainer.ts';
 import { sameCellConfig } from './cellConfig.ts';
 import { liveLock, type LockSight } from './cellLock.ts';
 import { type CellProgress, PROGRESS_FILE, readCellProgress } from './cellProgress.ts';
+import { type LandscapeJobResult, SWEEP_FOLDER } from './landscapeJobs.ts';
 import type { MatrixCell } from './plan.ts';
 
 export type CellStatus = 'finished' | 'failed' | 'interrupted' | 'new';
@@ -44,7 +46,7 @@ const ATTEMPTS = 'attempts.jsonl';
 
 /** A cell folder's own files besides the trainer's (and the lock's temporaries), which the trainer leaves alone. */
 export const CELL_COMPANION_FILES: readonly (string | RegExp)[] = [
-  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, PROGRESS_FILE, LANDSCAPE_FILES.json, LANDSCAPE_FILES.csv,
+  CELL_FILE, LOCK_FILE, FAILURE, WORKER_LOG, ATTEMPTS, PROGRESS_FILE, LANDSCAPE_FILES.json, LANDSCAPE_FILES.csv, SWEEP_FOLDER,
   /\.(?:new|aside)-[0-9a-f]+$/,
 ];
 
@@ -69,7 +71,7 @@ export class RunStore {
    * Claims the store's folder before a matrix runs (outputFolder.ts): it may hold its own files and cell folders,
    * nothing else; then records the spec and cells in matrix.json, an earlier spec's kept in matrix-history.jsonl.
    */
-  claim(record: { spec: unknown; cells: string[] }, options: { force?: boolean; log?: (line: string) => void } = {}): void {
+  claim(record: { spec: unknown; cells: string[]; landscapeJobs?: string[] }, options: { force?: boolean; log?: (line: string) => void } = {}): void {
     claimOutputFolder(this.root, (entry) => (entry === MATRIX_FILE || entry === MATRIX_HISTORY || TEMPORARY.test(entry) ||
       existsSync(join(this.root, entry, CELL_FILE)) ? 'this-run' : 'foreign'),
     { force: options.force, elsewhere: 'another --name or --runs-dir', log: options.log });
@@ -99,10 +101,15 @@ export class RunStore {
   /** Where a cell stands: finished (a result of its exact configuration), failed, interrupted (a checkpoint), new. */
   status(cell: MatrixCell): CellStatus {
     const dir = this.cellDir(cell.id);
-    const result = readJson<RunResult>(join(dir, RESULT));
-    if (result && sameCellConfig(result.config, cell.config)) return 'finished';
+    if (cell.landscape) {
+      const done = this.landscapeResult(cell.id);
+      if (done && canonicalJson(done.landscape) === canonicalJson(cell.landscape)) return 'finished';
+    } else {
+      const result = readJson<RunResult>(join(dir, RESULT));
+      if (result && sameCellConfig(result.config, cell.config)) return 'finished';
+    }
     if (existsSync(join(dir, FAILURE))) return 'failed';
-    if (existsSync(join(dir, 'checkpoint.ckpt'))) return 'interrupted';
+    if (existsSync(join(dir, cell.landscape ? ATTEMPTS : 'checkpoint.ckpt'))) return 'interrupted';
     return 'new';
   }
 
@@ -113,6 +120,12 @@ export class RunStore {
 
   result(id: string): RunResult | undefined {
     return readJson<RunResult>(join(this.cellDir(id), RESULT));
+  }
+
+  /** A landscape job's result (landscapeJobs.ts). */
+  landscapeResult(id: string): LandscapeJobResult | undefined {
+    const result = readJson<LandscapeJobResult>(join(this.cellDir(id), RESULT));
+    return result?.landscape ? result : undefined;
   }
 
   failure(id: string): CellFailure | undefined {

@@ -10,16 +10,17 @@ import { execa } from 'execa';
 
 import { resolveDataDir } from '../../datasets/dataDir.ts';
 import { initBackend } from '../../engine/index.ts';
-import { LANDSCAPE_LOSSES } from '../../runs/landscape/modelSpace.ts';
+import { HVP_SCHEMES, type HvpScheme } from '../../runs/landscape/hessianVector.ts';
 import { claimLandscapeFolder, runLandscape } from '../../runs/landscape/landscapeRun.ts';
+import { LANDSCAPE_LOSSES, SWEEP_DEFAULTS as D } from '../../runs/landscape/sweepSettings.ts';
 import {
-  backendOption, dataDirOption, type FlagValues, listFlag, numberFlag, positiveInt, stringFlag, threadsOption, UsageError,
+  backendOption, choiceOption, dataDirOption, type FlagValues, listFlag, numberFlag, positiveInt, stringFlag, threadsOption, UsageError,
 } from '../command.ts';
 
 /** `ce=1,kl=1` as weights. */
 function parseWeights(text: string | undefined): { ce: number; kl: number } {
-  if (text === undefined) return { ce: 1, kl: 1 };
-  const weights = { ce: 1, kl: 1 };
+  const weights = { ...D.weights };
+  if (text === undefined) return weights;
   for (const part of text.split(',')) {
     const [key, value] = part.split('=');
     if ((key !== 'ce' && key !== 'kl') || !(Number(value) >= 0)) throw new UsageError(`--weights takes ce=<w>,kl=<w>, got '${text}'`);
@@ -68,17 +69,20 @@ async function runLandscapeCommand(values: FlagValues): Promise<void> {
   }
   await initBackend(stringFlag(values.backend));
   const losses = listFlag(values.loss).flatMap((l) => l.split(',')).filter(Boolean);
-  const grid = positiveInt(values.grid, 'grid', 21);
+  const grid = positiveInt(values.grid, 'grid', D.grid);
   const bar = process.stderr.isTTY && !worker ? new cliProgress.SingleBar({ format: 'landscape [{bar}] {value}/{total} points | ETA {eta_formatted}' },
     cliProgress.Presets.shades_classic) : null;
   let lastLine = 0;
   const file = runLandscape({
     checkpoint, out, dataDir: resolveDataDir(stringFlag(values.dataDir)), teacher: values.teacher === false ? null : stringFlag(values.teacher),
-    losses: losses.length ? losses : [...LANDSCAPE_LOSSES], grid, range: numberFlag(values.range, 'range') ?? 1,
-    subset: positiveInt(values.subset, 'subset', 1024), seed: positiveInt(values.seed, 'seed', 1), radius: numberFlag(values.radius, 'radius') ?? 0.5,
+    losses: losses.length ? losses : [...LANDSCAPE_LOSSES], grid, range: numberFlag(values.range, 'range') ?? D.range,
+    subset: positiveInt(values.subset, 'subset', D.subset), seed: positiveInt(values.seed, 'seed', D.seed),
+    radius: numberFlag(values.radius, 'radius') ?? D.radius,
     interpolateFrom: stringFlag(values.interpolateFrom), weights: parseWeights(stringFlag(values.weights)),
-    batchSize: positiveInt(values.batchSize, 'batch-size', 256), traceSamples: positiveInt(values.traceSamples, 'trace-samples', 8),
-    powerIterations: positiveInt(values.powerIterations, 'power-iterations', 20), force,
+    batchSize: positiveInt(values.batchSize, 'batch-size', D.batchSize),
+    traceSamples: positiveInt(values.traceSamples, 'trace-samples', D.traceSamples),
+    powerIterations: positiveInt(values.powerIterations, 'power-iterations', D.powerIterations),
+    hvp: stringFlag(values.hvp) as HvpScheme | undefined, force,
     chunkSize: values.chunkSize === undefined ? undefined : positiveInt(values.chunkSize, 'chunk-size', 1), worker,
     log: (line) => console.error(line),
     onPoint: (done, total) => {
@@ -113,16 +117,18 @@ export function landscapeCommand(): Command {
     .option('--no-teacher', 'no teacher: only ce and acc')
     .option('--out <folder>', 'required: where landscape.json and landscape.csv go')
     .option('--loss <list>', `losses to evaluate, comma-separated (${LANDSCAPE_LOSSES.join(', ')}; default all)`)
-    .option('--grid <n>', 'points per axis', '21')
-    .option('--range <x>', 'the grid spans [-x, x] along each direction', '1')
-    .option('--subset <n>', 'test images evaluated (chosen by --seed)', '1024')
-    .option('--seed <n>', 'seeds the subset, the directions and the sharpness probes', '1')
-    .option('--radius <r>', 'radius of the circle rise, in the directions\' units', '0.5')
-    .option('--weights <ce=w,kl=w>', 'weights of the ce+kl loss', 'ce=1,kl=1')
+    .option('--grid <n>', 'points per axis', String(D.grid))
+    .option('--range <x>', 'the grid spans [-x, x] along each direction', String(D.range))
+    .option('--subset <n>', 'test images evaluated (chosen by --seed)', String(D.subset))
+    .option('--seed <n>', 'seeds the subset, the directions and the sharpness probes', String(D.seed))
+    .option('--radius <r>', 'radius of the circle rise, in the directions\' units', String(D.radius))
+    .option('--weights <ce=w,kl=w>', 'weights of the ce+kl loss', `ce=${D.weights.ce},kl=${D.weights.kl}`)
     .option('--interpolate-from <file>', 'a 1-D slice along (this checkpoint - that one) instead of two random directions')
-    .option('--batch-size <n>', 'images per forward pass', '256')
-    .option('--trace-samples <n>', "Hutchinson's Rademacher vectors for the trace", '8')
-    .option('--power-iterations <n>', 'most Hessian-vector products of the power iteration', '20')
+    .option('--batch-size <n>', 'images per forward pass', String(D.batchSize))
+    .option('--trace-samples <n>', "Hutchinson's Rademacher vectors for the trace", String(D.traceSamples))
+    .option('--power-iterations <n>', 'most Hessian-vector products of the power iteration', String(D.powerIterations))
+    .addOption(choiceOption('--hvp <scheme>', 'Hessian-vector products: central differences of gradients (two gradients each, error O(eps^2)) ' +
+      'or forward ones (one each, about twice as fast, error O(eps))', HVP_SCHEMES).default(D.hvp))
     .option('--chunk-size <n>', 'grid points per saved chunk: a killed sweep resumes from its last chunk (default: one grid row)')
     .option('--workers <n>', 'worker processes sharing the grid\'s chunks (the result equals one process with the same --threads)', '1')
     .addOption(threadsOption('threads of each process (default: every core; with --workers, the cores divided by the workers)'))

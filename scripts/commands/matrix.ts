@@ -93,7 +93,10 @@ async function runMatrixCommand(values: FlagValues): Promise<void> {
   const reportsDir = join(resolve(stringFlag(values.reportsDir) ?? 'reports'), plan.name);
   const force = values.force === true;
   claimReportFolder(reportsDir, { force });
-  store.claim({ spec, cells: plan.cells.map((c) => c.id) }, { force });
+  // A report reads the cells from matrix.json; the landscape jobs' results are their students' landscape files.
+  const sweeps = plan.cells.filter((c) => c.kind === 'landscape').map((c) => c.id);
+  store.claim({ spec, cells: plan.cells.filter((c) => c.kind !== 'landscape').map((c) => c.id), ...(sweeps.length ? { landscapeJobs: sweeps } : {}) },
+    { force });
   removeLeftoverTemporaries(plan.root);
 
   const executor: CellExecutor = queue === 'redis'

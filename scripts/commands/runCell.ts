@@ -10,8 +10,11 @@ import { allowEnvChangeOption, backendOption, dataDirOption, type FlagValues, st
 async function trainCell(dir: string, o: FlagValues): Promise<void> {
   const backend = await initBackend(stringFlag(o.backend));
   try {
-    const result = runCell(dir, resolveDataDir(stringFlag(o.dataDir)), backend, { allowEnvChange: o.allowEnvChange === true });
-    console.log(`cell finished: top-1 ${result.top1.toFixed(2)}% after ${result.epochs} epochs, ${result.wallSeconds.toFixed(0)} s`);
+    const run = runCell(dir, resolveDataDir(stringFlag(o.dataDir)), backend, { allowEnvChange: o.allowEnvChange === true });
+    const { result } = run;
+    console.log(run.kind === 'training'
+      ? `cell finished: top-1 ${run.result.top1.toFixed(2)}% after ${run.result.epochs} epochs, ${result.wallSeconds.toFixed(0)} s`
+      : `landscape job finished, ${result.wallSeconds.toFixed(0)} s`);
   } catch (e) {
     if (!(e instanceof CellBusyError)) throw e;
     // Not a failure: the exit code tells the runner (or queue worker) to come back later.
@@ -23,7 +26,7 @@ async function trainCell(dir: string, o: FlagValues): Promise<void> {
 /** `sqakd run-cell`. */
 export function runCellCommand(): Command {
   return new Command('run-cell')
-    .description('train one matrix cell in its folder (what matrix workers run; resumes from its checkpoint)')
+    .description('train one matrix cell in its folder, or run its landscape job (what matrix workers run; resumes where it stopped)')
     .argument('<folder>', 'the cell folder, runs/<matrix>/<cell>')
     .addOption(dataDirOption())
     .addOption(backendOption())

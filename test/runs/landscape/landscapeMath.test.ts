@@ -157,6 +157,33 @@ describe('Hessian-vector products', () => {
     expectAtTheta(space);
   });
 
+  it('by forward differences: exact on a quadratic, error falling as the step on a quartic, one gradient given the centre\'s', () => {
+    const space = quadraticSpace({ q: DENSE }, THETA);
+    const v = Float32Array.from(gaussian(SIZE, 21));
+    const { product } = hessianVectorProduct(space, 'q', THETA, v, { scheme: 'forward' });
+    expect(relativeError(product, sweptProduct(DENSE.hessian, v))).toBeLessThan(4e-4);
+    expect(space.calls.gradient).toBe(2);
+    const centreGradient = space.gradient('q').grad.slice();
+    hessianVectorProduct(space, 'q', THETA, v, { scheme: 'forward', centreGradient });
+    expect(space.calls.gradient).toBe(4); // the centre's, then one probe
+    expectAtTheta(space);
+
+    const quartic = quadraticSpace({ q: { ...DENSE, quartic: 0.5 } }, THETA);
+    const exact = sweptProduct(DENSE.hessian, v);
+    for (const i of SWEPT) exact[i] += 3 * 0.5 * THETA[i] ** 2 * v[i];
+    const errors = [0.02, 0.01, 0.005].map((relativeStep) => {
+      const { product: p, step } = hessianVectorProduct(quartic, 'q', THETA, v, { relativeStep, scheme: 'forward' });
+      // Its leading error term: half the third derivative along v, 3 kappa eps theta_i v_i^2.
+      const predicted = Float64Array.from(exact, (x, i) => x + (MASK[i] ? 3 * 0.5 * step * THETA[i] * v[i] ** 2 : 0));
+      return { error: relativeError(p, exact), vsPredicted: relativeError(p, predicted) };
+    });
+    expect(errors[0].error / errors[1].error).toBeGreaterThan(1.9);
+    expect(errors[0].error / errors[1].error).toBeLessThan(2.1);
+    expect(errors[1].error / errors[2].error).toBeGreaterThan(1.9);
+    expect(errors[1].error / errors[2].error).toBeLessThan(2.1);
+    expect(errors[0].vsPredicted).toBeLessThan(errors[0].error / 20);
+  });
+
   it('are zero for a v that is zero on the swept coordinates, without a gradient', () => {
     const space = quadraticSpace({ q: DENSE }, THETA);
     const v = new Float32Array(SIZE);
@@ -193,6 +220,12 @@ describe('top eigenvalue', () => {
     expect(space.calls.gradient).toBe(2 * estimate.iterations);
     expectAtTheta(space);
     expect(topEigenvalue(space, 'q', THETA, { iterations: 100, tolerance: 1e-6, seed: 31 })).toEqual(estimate);
+    // Forward differences: the same eigenvalue, one gradient per product and one at theta.
+    const forward = quadraticSpace({ q: DENSE }, THETA);
+    const byForward = topEigenvalue(forward, 'q', THETA, { iterations: 100, tolerance: 1e-6, seed: 31, scheme: 'forward' });
+    expect(Math.abs(byForward.value / 12 - 1)).toBeLessThan(1e-4);
+    expect(forward.calls.gradient).toBe(byForward.iterations + 1);
+    expectAtTheta(forward);
   });
 
   it('is the eigenvalue of largest magnitude, negative where a negative one dominates', () => {
