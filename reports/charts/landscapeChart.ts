@@ -16,7 +16,7 @@ export function landscapeChart(cells: ReportCell[]): TopLevelSpec | null {
   for (const c of cells) {
     const l = c.landscape;
     if (!l?.grid || !l.losses || l.grid.b.length < 2) continue;
-    const row = `${c.label} (seed ${c.seed}), ${settingLabel(c)}`;
+    const row = `${c.label} (seed ${c.seed})\n${settingLabel(c)}`;
     for (const loss of LOSSES.filter((x) => l.losses![x])) {
       const grid = l.losses[loss];
       const flat = grid.flat().filter(Number.isFinite);
@@ -35,7 +35,7 @@ export function landscapeChart(cells: ReportCell[]): TopLevelSpec | null {
     values, width: 160, height: 160,
     facet: {
       // Row names are long (setting, method, seed): written level, not rotated along the panel.
-      row: { field: 'cell', type: 'nominal', title: null, sort: rows, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 0 } },
+      row: { field: 'cell', type: 'nominal', title: null, sort: rows, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 0, labelExpr: "split(datum.label, '\\n')" } },
       column: { field: 'loss', type: 'nominal', title: null, sort: LOSSES } },
     layer: [{
       name: 'landscapeCells', mark: { type: 'rect' },

@@ -1,6 +1,7 @@
 // `sqakd bench landscape`: how fast a landscape's grid is evaluated, against the training step of the same model.
 // A grid point is a forward pass over the evaluation subset at displaced weights (weights written, inference mode,
 // no gradient tape), so it should run well above the training step's images/s; the ratio is the figure of merit.
+// A gradient over the subset is timed too: sharpness is made of them, and with the grid it gives a default sweep's time.
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
 
@@ -10,7 +11,9 @@ import { benchStep } from '../stepBench.ts';
 import type { EvaluationSubset } from './evaluationSubset.ts';
 import { randomDirection } from './filterDirections.ts';
 import { displaced } from './landscapeGrid.ts';
+import { CIRCLE_POINTS } from './landscapeRun.ts';
 import { modelSpace } from './modelSpace.ts';
+import { SWEEP_DEFAULTS } from './sweepSettings.ts';
 
 export interface LandscapeBenchOptions {
   arch: string;
@@ -36,6 +39,21 @@ export interface LandscapeBenchResult {
   trainingStepImagesPerSecond: number;
   /** imagesPerSecond over the training step's. */
   speedupVsTrainingStep: number;
+  /** One gradient of ce+kl over the subset: the unit of the sharpness measures. */
+  msPerGradient: number;
+  /** A default sweep (SWEEP_DEFAULTS: grid, every loss, sharpness) at these speeds, by Hessian-vector scheme. */
+  defaultSweepSeconds: { central: number; forward: number };
+}
+
+/** The seconds of a default sweep: its grid, the circle and centre, and every differentiable loss's products. */
+function defaultSweepSeconds(msPerPoint: number, msPerGradient: number) {
+  const d = SWEEP_DEFAULTS;
+  const losses = d.losses.filter((l) => l !== 'acc').length;
+  const evaluations = d.grid * d.grid + CIRCLE_POINTS + 1;
+  const products = losses * (d.powerIterations + d.traceSamples);
+  const seconds = (gradients: number) => Math.round((evaluations * msPerPoint + gradients * msPerGradient) / 1000);
+  // Forward differences: one gradient per product and one at the trained point per loss.
+  return { central: seconds(2 * products), forward: seconds(products + losses) };
 }
 
 /** Times grid points of a randomly initialised W`bits` student on random CIFAR-sized images, then its training step. */
@@ -60,9 +78,15 @@ export async function benchLandscape(o: LandscapeBenchOptions): Promise<Landscap
     space.set(displaced(theta, d1, null, 0.01 * ++step, 0));
     space.evaluate();
   });
+  bench.add('gradient', () => {
+    space.gradient('ce+kl');
+  }, { beforeAll: () => space.set(theta) });
   await bench.run();
   const result = bench.getTask('point')?.result;
-  if (!result || result.state !== 'completed') throw new Error('the landscape benchmark did not complete');
+  const gradient = bench.getTask('gradient')?.result;
+  if (!result || result.state !== 'completed' || !gradient || gradient.state !== 'completed') {
+    throw new Error('the landscape benchmark did not complete');
+  }
   for (const b of batches) tf.dispose([b.x, b.labels, b.teacherLogits]);
   student.dispose();
   teacher.dispose();
@@ -73,5 +97,7 @@ export async function benchLandscape(o: LandscapeBenchOptions): Promise<Landscap
     msPerPoint: Number(result.latency.mean.toFixed(1)), imagesPerSecond: Number(imagesPerSecond.toFixed(1)),
     trainingStepImagesPerSecond: training.imagesPerSecond,
     speedupVsTrainingStep: Number((imagesPerSecond / training.imagesPerSecond).toFixed(2)),
+    msPerGradient: Number(gradient.latency.mean.toFixed(1)),
+    defaultSweepSeconds: defaultSweepSeconds(result.latency.mean, gradient.latency.mean),
   };
 }

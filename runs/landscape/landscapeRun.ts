@@ -50,7 +50,7 @@ export interface LandscapeRequest extends Pick<SweepSettings, 'losses' | 'grid' 
 
 /** Of the power iteration: stop when the eigenvalue estimate moves by less than this fraction. */
 const POWER_TOLERANCE = 1e-3;
-const CIRCLE_POINTS = 16;
+export const CIRCLE_POINTS = 16;
 
 /**
  * The teacher a model's configuration names: a matrix cell names its teacher relative to its own folder

@@ -8,7 +8,9 @@ import { quantizerFamily } from '../../methods/quantizers/registry.ts';
 import { architectureSpec } from '../../models/registry.ts';
 import { benchEngine, initBackend } from '../../engine/index.ts';
 import { referenceScript, runReference } from '../../runs/pytorchReference.ts';
+import { formatDuration } from '../../runs/formatDuration.ts';
 import { benchLandscape } from '../../runs/landscape/landscapeBench.ts';
+import { SWEEP_DEFAULTS } from '../../runs/landscape/sweepSettings.ts';
 import { benchStep } from '../../runs/stepBench.ts';
 import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, type FlagValues, positiveInt, stringFlag } from '../command.ts';
@@ -91,7 +93,9 @@ async function landscapeBenchmark(values: FlagValues): Promise<void> {
   if (!values.json) {
     console.log(`${result.arch} W${result.bits}A${result.bits} landscape grid, ${result.subset} images per point on ${result.backend}: ` +
       `${result.msPerPoint} ms/point, ${result.imagesPerSecond} img/s; its training step ${result.trainingStepImagesPerSecond} img/s ` +
-      `-> ${result.speedupVsTrainingStep}x`);
+      `-> ${result.speedupVsTrainingStep}x; a gradient ${result.msPerGradient} ms; a default ${SWEEP_DEFAULTS.grid}x${SWEEP_DEFAULTS.grid} ` +
+      `sweep with sharpness ~${formatDuration(result.defaultSweepSeconds.central)} (--hvp forward ` +
+      `~${formatDuration(result.defaultSweepSeconds.forward)})`);
   }
   console.log(JSON.stringify(result));
 }

@@ -139,6 +139,13 @@ describe('bench landscape', () => {
     expect(Math.abs(r.imagesPerSecond - 64 / (r.msPerPoint / 1000)) / r.imagesPerSecond).toBeLessThan(0.02);
     expect(r.trainingStepImagesPerSecond).toBeGreaterThan(0);
     expect(Math.abs(r.speedupVsTrainingStep - r.imagesPerSecond / r.trainingStepImagesPerSecond)).toBeLessThanOrEqual(0.01);
+    // A gradient costs more than a forward pass; the default sweep's estimate is its 441 + 17 evaluations and
+    // 3 losses x 28 products (two gradients each, or one and one per loss at the trained point).
+    expect(r.msPerGradient).toBeGreaterThan(r.msPerPoint);
+    const central = (458 * r.msPerPoint + 168 * r.msPerGradient) / 1000;
+    const forward = (458 * r.msPerPoint + 87 * r.msPerGradient) / 1000;
+    expect(Math.abs(r.defaultSweepSeconds.central - central)).toBeLessThanOrEqual(0.5 + 0.001 * central);
+    expect(Math.abs(r.defaultSweepSeconds.forward - forward)).toBeLessThanOrEqual(0.5 + 0.001 * forward);
   });
 });
 
