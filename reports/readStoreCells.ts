@@ -117,11 +117,15 @@ export function readStoreCells(root: string, name: string): StoreReading {
     const def = readJsonFile<MatrixCell>(join(store.cellDir(id), CELL_FILE));
     // A landscape job's result is its student's landscape.json, read with the student.
     if (def && 'value' in def && def.value?.kind === 'landscape') return [];
-    if (!def) return unknownCell(id, `${join(store.cellDir(id), CELL_FILE)} is missing`);
+    if (!def) {
+      const problem = `${join(store.cellDir(id), CELL_FILE)} is missing`;
+      problems.push(problem);
+      return [unknownCell(id, problem)];
+    }
     if ('error' in def || !def.value?.config) {
       const problem = 'error' in def ? `cell.json cannot be read: ${def.error}` : `${join(store.cellDir(id), CELL_FILE)}: no config`;
       problems.push(problem);
-      return unknownCell(id, problem);
+      return [unknownCell(id, problem)];
     }
     return [reportCell(store, def.value as MatrixCell & { kind: ReportCell['kind'] }, problems)];
   });
