@@ -14,6 +14,7 @@ import { trainingStep } from './trainingStep.ts';
 
 export interface StepBenchOptions {
   arch: string;
+  /** Weight and activation bits, or FULL_PRECISION_BITS. */
   bits: number;
   batch: number;
   steps: number;
@@ -23,6 +24,9 @@ export interface StepBenchOptions {
 }
 
 const CIFAR_INPUT = { height: 32, width: 32, channels: 3, classes: 10 };
+
+/** `--bits 32`: a full-precision student (no fake quantization), as the reference's; a teacher's training step. */
+export const FULL_PRECISION_BITS = 32;
 
 export interface StepBenchResult {
   benchmark: 'sqakd-step';
@@ -42,10 +46,11 @@ export async function benchStep(options: StepBenchOptions): Promise<StepBenchRes
   const input = { classes: shape.classes, inChannels: shape.channels };
   const teacher = createModel(options.arch, { ...input, seed: 2 }).eval();
   const student = createModel(options.arch, { ...input, seed: 1 });
-  quantizeModel(student, { quantizer: options.quantizer, wBits: options.bits, aBits: options.bits });
+  const quantized = options.bits !== FULL_PRECISION_BITS;
+  if (quantized) quantizeModel(student, { quantizer: options.quantizer, wBits: options.bits, aBits: options.bits });
   student.train();
   const x = tf.randomNormal([options.batch, shape.height, shape.width, shape.channels], 0, 1, 'float32', 3) as tf.Tensor4D;
-  calibrateQuantizers(student, x);
+  if (quantized) calibrateQuantizers(student, x);
   const params = student.namedParameters();
   const optimizers = [
     new Adam(params.filter((p) => p.group === 'model'), { lr: 1e-3, weightDecay: 1e-4 }),

@@ -7,11 +7,12 @@ import { checkBits } from '../../methods/quantizers/quantizer.ts';
 import { quantizerFamily } from '../../methods/quantizers/registry.ts';
 import { architectureSpec } from '../../models/registry.ts';
 import { benchEngine, initBackend } from '../../engine/index.ts';
-import { referenceScript, runReference } from '../../runs/pytorchReference.ts';
+import { type ReferenceResult, referenceScript, runReference } from '../../runs/pytorchReference.ts';
 import { formatDuration } from '../../runs/formatDuration.ts';
 import { benchLandscape } from '../../runs/landscape/landscapeBench.ts';
 import { SWEEP_DEFAULTS } from '../../runs/landscape/sweepSettings.ts';
-import { benchStep } from '../../runs/stepBench.ts';
+import { benchStep, FULL_PRECISION_BITS, type StepBenchResult } from '../../runs/stepBench.ts';
+import { compareStepRuns, median } from '../../runs/stepComparison.ts';
 import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, type FlagValues, positiveInt, stringFlag } from '../command.ts';
 
@@ -43,37 +44,76 @@ async function engineBenchmark(values: FlagValues): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
+/** --bits: 1 to 8, or 32 for a full-precision student. */
+function stepBits(values: FlagValues): number {
+  const bits = positiveInt(values.bits, 'bits', 2);
+  return bits === FULL_PRECISION_BITS ? bits : refusedOnError(() => {
+    try {
+      return checkBits(bits);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}, or ${FULL_PRECISION_BITS} for a full-precision student`);
+    }
+  });
+}
+
 async function stepBenchmark(values: FlagValues): Promise<void> {
   const arch = stringFlag(values.arch) ?? 'resnet20';
   refusedOnError(() => architectureSpec(arch));
   const quantizer = stringFlag(values.quantizer) ?? 'ewgs';
   refusedOnError(() => quantizerFamily(quantizer));
   const options = {
-    arch, quantizer, bits: refusedOnError(() => checkBits(positiveInt(values.bits, 'bits', 2))), batch: positiveInt(values.batch, 'batch', 256),
-    steps: positiveInt(values.steps, 'steps', 5),
+    arch, quantizer, bits: stepBits(values), batch: positiveInt(values.batch, 'batch', 256),
+    steps: positiveInt(values.steps, 'steps', 5), channelsLast: values.channelsLast === true,
   };
+  const repeat = positiveInt(values.repeat, 'repeat', 1);
   // commander gives --no-reference as reference: false.
   const noReference = values.reference === false;
   const script = noReference ? undefined : referenceScript(stringFlag(values.reference));
   await initBackend(stringFlag(values.backend));
-  const ours = await benchStep(options);
-  let reference: ReturnType<typeof runReference> | undefined;
-  if (!script) reference = noReference ? undefined : 'reference_step.py not found (pass --reference <path>)';
-  else if (!REFERENCE_ARCHS.includes(arch)) reference = `the reference implements ${REFERENCE_ARCHS.join(' and ')} only`;
-  else if (quantizer !== 'ewgs') reference = 'the reference implements the EWGS/STE quantizer only';
-  else reference = runReference(script, options);
+  let why: string | undefined;
+  if (!script) why = noReference ? undefined : 'reference_step.py not found (pass --reference <path>)';
+  else if (!REFERENCE_ARCHS.includes(arch)) why = `the reference implements ${REFERENCE_ARCHS.join(' and ')} only`;
+  else if (quantizer !== 'ewgs') why = 'the reference implements the EWGS/STE quantizer only';
+  // Ours and the reference alternate, so that a noisy neighbour weighs on both sides alike.
+  const runs: { ours: StepBenchResult; reference?: ReturnType<typeof runReference> }[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const ours = await benchStep(options);
+    runs.push({ ours, reference: script && !why ? runReference(script, options) : why });
+    if (repeat > 1 && !values.json) {
+      const r = runs[i].reference;
+      console.error(`run ${i + 1}/${repeat}: ours ${ours.imagesPerSecond} images/s` +
+        `${typeof r === 'object' ? `, reference ${r.imagesPerSecond} images/s` : ''}`);
+    }
+  }
+  const failed = runs.map((r) => r.reference).find((r) => typeof r === 'string');
+  const references = runs.map((r) => r.reference).filter((r): r is ReferenceResult => typeof r === 'object');
+  const comparison = references.length === repeat
+    ? compareStepRuns(runs.map((r) => r.ours.imagesPerSecond), references.map((r) => r.imagesPerSecond)) : undefined;
+  const ours = { ...runs[0].ours };
+  if (repeat > 1) {
+    const ms = median(runs.map((r) => r.ours.msPerStep));
+    Object.assign(ours, { msPerStep: Number(ms.toFixed(1)), imagesPerSecond: Number((options.batch / (ms / 1000)).toFixed(1)) });
+  }
+  const reference = references.length ? { ...references[0], ...(comparison ? {
+    imagesPerSecond: comparison.referenceMedian, msPerStep: Number(median(references.map((r) => r.msPerStep)).toFixed(1)),
+  } : {}) } : null;
   const result = {
-    ...ours,
-    reference: typeof reference === 'object' ? reference : null,
-    referenceNote: typeof reference === 'string' ? reference : undefined,
-    speedupVsReference: typeof reference === 'object' ? Number((ours.imagesPerSecond / reference.imagesPerSecond).toFixed(3)) : null,
+    ...ours, channelsLast: options.channelsLast,
+    reference,
+    referenceNote: typeof failed === 'string' ? failed : undefined,
+    speedupVsReference: comparison ? comparison.medianRatio : null,
+    // With --repeat, the figures above are medians, and every run's are here.
+    ...(repeat > 1 ? { repeat, runs: comparison ?? { ours: runs.map((r) => r.ours.imagesPerSecond) } } : {}),
   };
   if (!values.json) {
-    console.log(`SQAKD step, ${arch} W${options.bits}A${options.bits} (${quantizer}), batch ${options.batch} on ` +
-      `${ours.backend}: ${ours.msPerStep} ms/step, ${ours.imagesPerSecond} images/s`);
+    const bits = options.bits === FULL_PRECISION_BITS ? 'full precision' : `W${options.bits}A${options.bits} (${quantizer})`;
+    const of = repeat > 1 ? ` (medians of ${repeat} alternating runs)` : '';
+    console.log(`SQAKD step, ${arch} ${bits}, batch ${options.batch} on ${ours.backend}: ${ours.msPerStep} ms/step, ` +
+      `${ours.imagesPerSecond} images/s${of}`);
     if (result.reference) {
-      console.log(`PyTorch ${result.reference.torch} reference (${result.reference.threads} threads): ` +
-        `${result.reference.msPerStep} ms/step, ${result.reference.imagesPerSecond} images/s -> ${result.speedupVsReference}x`);
+      console.log(`PyTorch ${result.reference.torch} reference (${result.reference.threads} threads` +
+        `${options.channelsLast ? ', channels-last' : ''}): ${result.reference.msPerStep} ms/step, ` +
+        `${result.reference.imagesPerSecond} images/s -> ${result.speedupVsReference}x${repeat > 1 ? ' (median ratio)' : ''}`);
     } else if (result.referenceNote) {
       console.log(`no PyTorch figure: ${result.referenceNote}`);
     }
@@ -115,9 +155,11 @@ export function benchCommand(): Command {
   const step = new Command('step')
     .description('one SQAKD training step (student forward/backward, teacher forward, KL, both optimizers) beside the PyTorch reference')
     .option('--arch <name>', `architecture (the reference has ${REFERENCE_ARCHS.join(' and ')})`, 'resnet20')
-    .option('--bits <n>', 'weight and activation bits', '2')
+    .option('--bits <n>', `weight and activation bits (1-8), or ${FULL_PRECISION_BITS} for a full-precision student (a teacher's step)`, '2')
     .option('--batch <n>', 'images per step', '256')
     .option('--steps <n>', 'timed steps', '5')
+    .option('--repeat <n>', 'alternate ours and the reference n times; report the medians and the median ratio', '1')
+    .option('--channels-last', 'run the reference with channels-last (NHWC) memory')
     .option('--quantizer <name>', 'quantizer family', 'ewgs')
     .option('--reference <script>', 'the PyTorch reference step (default: ../shared/bench/reference_step.py when present)')
     .option('--no-reference', 'do not run the PyTorch reference')

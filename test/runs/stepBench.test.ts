@@ -1,8 +1,10 @@
 // `npm run bench -- step` (DESIGN's contract): one SQAKD training step, reported as a JSON line with at least
-// imagesPerSecond and backend.
+// imagesPerSecond and backend; with --repeat, the medians of alternating runs; with --bits 32, a full-precision student.
 import { spawnSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
+
+import { compareStepRuns, median } from '../../runs/stepComparison.ts';
 
 describe('bench step', () => {
   it('prints the step throughput as its last line, in JSON', () => {
@@ -19,5 +21,34 @@ describe('bench step', () => {
     const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--arch', 'resnet21'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/unknown architecture 'resnet21' \(did you mean 'resnet20'\?\) \(valid: .*resnet20/);
+  });
+});
+
+describe('bench step --repeat and --bits 32', () => {
+  it('takes the medians of alternating runs and the median of their ratios', () => {
+    const c = compareStepRuns([100, 300, 200], [50, 100, 400]);
+    expect(c).toEqual({
+      repeat: 3, ours: [100, 300, 200], reference: [50, 100, 400], ratios: [2, 3, 0.5], oursMedian: 200, referenceMedian: 100, medianRatio: 2,
+    });
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => compareStepRuns([1, 2], [1])).toThrow(/in pairs/);
+  });
+
+  it('times a full-precision student N times and reports the median step', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--arch', 'cnn-small', '--bits', '32', '--batch', '16',
+      '--steps', '1', '--repeat', '3', '--no-reference', '--json'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(result).toMatchObject({ benchmark: 'sqakd-step', arch: 'cnn-small', bits: 32, batch: 16, repeat: 3 });
+    expect(result.runs.ours).toHaveLength(3);
+    // The figure quoted is the median run's.
+    expect(result.imagesPerSecond).toBeCloseTo(16 / (result.msPerStep / 1000), 0);
+    expect(Math.abs(result.imagesPerSecond - median(result.runs.ours)) / result.imagesPerSecond).toBeLessThan(0.01);
+  });
+
+  it('refuses bits outside 1-8 and 32, saying what is valid', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--bits', '16', '--no-reference'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim()).toMatch(/bits must be an integer from 1 to 8, got 16, or 32 for a full-precision student$/);
   });
 });
