@@ -4,7 +4,7 @@
 import { TerminalProgress } from './terminalProgress.ts';
 
 export interface ProgressStats {
-  /** Mean training loss of the epoch so far. */
+  /** Mean training loss of the epoch so far (NaN when there is none, as for a landscape's points). */
   loss: number;
   imagesPerSecond: number;
 }
@@ -13,7 +13,8 @@ export interface ProgressStats {
 export interface EpochInfo {
   /** `epoch 3/30`, `pre-stage 1/2`. */
   label: string;
-  stage: 'pre' | 'main';
+  /** A landscape job reports its grid points as the steps of one epoch. */
+  stage: 'pre' | 'main' | 'landscape';
   /** 0-based index within its stage. */
   epoch: number;
   /** Epochs of its stage. */

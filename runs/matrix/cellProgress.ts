@@ -78,8 +78,9 @@ export class ProgressFileSink implements ProgressSink {
     const now = this.now();
     this.lastWrite = now;
     const state: CellProgress = {
-      stage: info.stage, epoch: info.epoch + 1, epochs: info.epochs, step, steps: info.steps, loss: stats?.loss ?? null,
-      imagesPerSecond: stats?.imagesPerSecond ?? null, etaSeconds: this.eta.runLeft() ?? null,
+      stage: info.stage, epoch: info.epoch + 1, epochs: info.epochs, step, steps: info.steps,
+      loss: stats && Number.isFinite(stats.loss) ? stats.loss : null,
+      imagesPerSecond: stats && Number.isFinite(stats.imagesPerSecond) ? stats.imagesPerSecond : null, etaSeconds: this.eta.runLeft() ?? null,
       updatedAt: new Date(now).toISOString(), pid: this.options.pid ?? process.pid, host: this.options.host ?? hostname(),
     };
     try {

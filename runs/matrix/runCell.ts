@@ -1,8 +1,9 @@
 // Runs one cell inside a worker process (`sqakd run-cell <folder>`): reads the cell's definition, takes the
 // cell's lock (cellLock.ts: a second worker waits for a live owner and takes over a dead one's), clears what dead
 // processes left behind, records the attempt, and trains or resumes the cell in place, with the cell's folder as
-// working directory (its teacher is named relative to it), or runs a landscape job (runLandscapeJob.ts). The process ends itself if the process that started it
-// dies, so a killed runner never leaves a cell training behind its back, and releases the lock on the way out.
+// working directory (its teacher is named relative to it), or runs a landscape job (runLandscapeJob.ts). The process
+// ends itself if the process that started it dies, so a killed runner never leaves a cell training behind its back,
+// and releases the lock on the way out.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -14,8 +15,8 @@ import { runTraining, type RunResult } from '../trainer.ts';
 import type { CheckpointMeta } from '../trainedModel.ts';
 import { upgradeStoredConfig } from '../trainConfig.ts';
 import { readTrainConfig } from '../trainConfigSchema.ts';
-import { sameCellConfig, trainerConfig } from './cellConfig.ts';
 import { canonicalJson } from '../canonicalJson.ts';
+import { sameCellConfig, trainerConfig } from './cellConfig.ts';
 import { acquireLock, LOCK_TIMINGS } from './cellLock.ts';
 import { PROGRESS_FILE, ProgressFileSink } from './cellProgress.ts';
 import { CELL_BUSY_EXIT, RUNNER_GONE_EXIT } from './exitCodes.ts';

@@ -102,6 +102,8 @@ describe('a matrix spec\'s landscape section', () => {
     const partLog = readFileSync(join(part, 'worker.log'), 'utf8');
     expect(partLog).toMatch(/[1-8] of 9 chunk\(s\) already saved: evaluating the other/);
     expect(attemptsOf(part)).toHaveLength(2);
+    // Its progress file counts its share's points (9 chunks of 2 of the 36), as the display reads a cell's steps.
+    expect(JSON.parse(readFileSync(join(part, 'progress.json'), 'utf8'))).toMatchObject({ stage: 'landscape', step: 18, steps: 18, loss: null });
     const student = cellDirs(root).find((d) => basename(d).startsWith('sqakd-'))!;
     const sweepDir = join(student, readdirSync(student).find((f) => f.startsWith('landscape-'))!);
     expect(readdirSync(sweepDir).sort()).toEqual(['finish', 'part-1-of-2', 'part-2-of-2']); // chunks cleared once assembled
