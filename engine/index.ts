@@ -15,8 +15,10 @@ export {
   DEFAULT_MEMORY_CACHE_FRACTION, defaultMemoryCacheLimit, emptyCache, memoryCacheInfo, type MemoryCacheInfo,
   setMemoryCacheLimit,
 } from './memoryCache.ts';
+export { type KernelProfile, type KernelProfileRow, profileKernels } from './kernelProfile.ts';
 export { benchEngine, type EngineBenchOptions, type EngineBenchResult } from './bench/engineBench.ts';
 export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
+export { conv2dWithBias, conv2dWithBiasComposite, type Conv2dWithBiasAttrs } from './ops/conv2dWithBias.ts';
 export { customGradient } from './ops/customGradient.ts';
 export { reluGrad, reluGradComposite } from './ops/reluGrad.ts';
 export { adamUpdate, type AdamUpdateAttrs, sgdUpdate, type SgdUpdateAttrs } from './ops/optimizerUpdates.ts';

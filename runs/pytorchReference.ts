@@ -12,7 +12,15 @@ export interface ReferenceResult {
   imagesPerSecond: number;
   threads: number;
   channelsLast: boolean;
+  /** The reference process's peak resident memory (measured by our wrapper around the script). */
+  peakRssMiB: number;
 }
+
+// Runs the script as its own __main__ and then prints the process's peak resident memory (ru_maxrss, KiB on
+// Linux) as one more JSON line, so the script itself need not know about it.
+const WITH_PEAK_RSS = 'import json, resource, runpy, sys; sys.argv = sys.argv[1:]; ' +
+  "runpy.run_path(sys.argv[0], run_name='__main__'); " +
+  "print(json.dumps({'peakRssKiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))";
 
 const CONVENTIONAL = fileURLToPath(new URL('../../shared/bench/reference_step.py', import.meta.url));
 
@@ -41,10 +49,13 @@ export function runReference(script: string, options: { arch: string; bits: numb
   channelsLast?: boolean }): ReferenceResult | string {
   const python = pythonWithTorch();
   if (!python) return 'no python with PyTorch (Debian: apt-get install python3-torch)';
-  const args = [script, '--arch', options.arch, '--bits', String(options.bits), '--batch', String(options.batch),
+  const args = ['-c', WITH_PEAK_RSS, script, '--arch', options.arch, '--bits', String(options.bits), '--batch', String(options.batch),
     '--steps', String(options.steps), '--threads', String(availableParallelism())];
   if (options.channelsLast) args.push('--channels-last');
   const run = spawnSync(python, args, { encoding: 'utf8' });
   if (run.status !== 0) return `the reference failed: ${(run.stderr || '').trim().split('\n').at(-1)}`;
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as ReferenceResult;
+  const lines = run.stdout.trim().split('\n');
+  const { peakRssKiB } = JSON.parse(lines.at(-1)!) as { peakRssKiB: number };
+  const result = JSON.parse(lines.at(-2)!) as Omit<ReferenceResult, 'peakRssMiB'>;
+  return { ...result, peakRssMiB: Number((peakRssKiB / 1024).toFixed(1)) };
 }

@@ -5,12 +5,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
 
+import { type KernelProfile, profileKernels } from '../engine/index.ts';
 import { DEFAULT_METHOD_SETTINGS, type LossInputs } from '../methods/method.ts';
 import { sqakd } from '../methods/sqakd.ts';
 import { calibrateQuantizers, quantizeModel } from '../models/quantize.ts';
 import { createModel } from '../models/registry.ts';
 import { Adam } from './optim/adam.ts';
-import { trainingStep } from './trainingStep.ts';
+import { STEP_PHASES, trainingStep } from './trainingStep.ts';
 
 export interface StepBenchOptions {
   arch: string;
@@ -38,10 +39,12 @@ export interface StepBenchResult {
   steps: number;
   msPerStep: number;
   imagesPerSecond: number;
+  /** This process's peak resident memory when the run ended. */
+  peakRssMiB: number;
 }
 
-/** Times `steps` SQAKD training steps after two warm-up steps. */
-export async function benchStep(options: StepBenchOptions): Promise<StepBenchResult> {
+/** One SQAKD step's models, batch and optimizers, ready to step; dispose() frees them. */
+function stepFixture(options: StepBenchOptions): { step: () => void; dispose: () => void } {
   const shape = options.input ?? CIFAR_INPUT;
   const input = { classes: shape.classes, inChannels: shape.channels };
   const teacher = createModel(options.arch, { ...input, seed: 2 }).eval();
@@ -57,19 +60,58 @@ export async function benchStep(options: StepBenchOptions): Promise<StepBenchRes
     new Adam(params.filter((p) => p.group === 'quantizer'), { lr: 1e-5 }),
   ];
   const loss = (inputs: LossInputs) => sqakd.loss!(inputs, DEFAULT_METHOD_SETTINGS);
+  return {
+    step: () => { trainingStep(student, teacher, { x }, loss, optimizers); },
+    dispose: () => {
+      tf.dispose(x);
+      student.dispose();
+      teacher.dispose();
+      for (const o of optimizers) o.dispose();
+    },
+  };
+}
+
+/** This process's peak resident memory so far, in MiB (Linux reports it in KiB). */
+export function peakRssMiB(): number {
+  return Number((process.resourceUsage().maxRSS / 1024).toFixed(1));
+}
+
+/** Times `steps` SQAKD training steps after two warm-up steps. */
+export async function benchStep(options: StepBenchOptions): Promise<StepBenchResult> {
+  const fixture = stepFixture(options);
   const bench = new Bench({ time: 0, iterations: options.steps, warmup: true, warmupIterations: 2, throws: true });
-  bench.add('step', () => { trainingStep(student, teacher, { x }, loss, optimizers); });
+  bench.add('step', fixture.step);
   await bench.run();
   const result = bench.getTask('step')?.result;
   if (!result || result.state !== 'completed') throw new Error('the step benchmark did not complete');
   const msPerStep = result.latency.mean;
-  tf.dispose(x);
-  student.dispose();
-  teacher.dispose();
-  for (const o of optimizers) o.dispose();
+  fixture.dispose();
   return {
     benchmark: 'sqakd-step', backend: tf.getBackend(), arch: options.arch, quantizer: options.quantizer,
     bits: options.bits, batch: options.batch, steps: options.steps, msPerStep: Number(msPerStep.toFixed(1)),
-    imagesPerSecond: Number((options.batch / (msPerStep / 1000)).toFixed(1)),
+    imagesPerSecond: Number((options.batch / (msPerStep / 1000)).toFixed(1)), peakRssMiB: peakRssMiB(),
+  };
+}
+
+/** The per-kernel profile of `steps` SQAKD steps (after two warm-up steps), as milliseconds and bytes per step. */
+export function profileStep(options: StepBenchOptions): KernelProfile {
+  const fixture = stepFixture(options);
+  try {
+    fixture.step();
+    fixture.step();
+    const profile = profileKernels(() => { for (let i = 0; i < options.steps; i++) fixture.step(); }, STEP_PHASES);
+    return perStep(profile, options.steps);
+  } finally {
+    fixture.dispose();
+  }
+}
+
+function perStep(profile: KernelProfile, steps: number): KernelProfile {
+  return {
+    wallMs: profile.wallMs / steps, kernelMs: profile.kernelMs / steps, outsideShare: profile.outsideShare,
+    rows: profile.rows.map((row) => ({
+      kernel: row.kernel, ms: row.ms / steps, calls: row.calls / steps, bytes: row.bytes / steps,
+      msByPhase: Object.fromEntries(Object.entries(row.msByPhase).map(([phase, ms]) => [phase, ms / steps])),
+    })),
   };
 }

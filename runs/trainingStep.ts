@@ -15,6 +15,13 @@ export interface StepBatch {
   indices?: Int32Array;
 }
 
+/**
+ * The engine scopes a step's kernels run in, in order (for `bench step --profile`): the teacher's forward pass, the
+ * student's forward pass and loss ('forward', tfjs's tape), its backward pass ('backward'), the finiteness check and
+ * the optimizers' updates.
+ */
+export const STEP_PHASES = ['teacher', 'forward', 'backward', 'check', 'optimizer'] as const;
+
 /** A step whose gradients hold NaN or an infinity; the update was not applied. */
 export class NonFiniteGradientError extends Error {}
 
@@ -36,7 +43,7 @@ export function trainingStepWithTerms(student: Classifier, teacher: Classifier |
   loss: StepLoss, optimizers: Optimizer[]): StepOutcome {
   // (tidy keeps tensors inside any returned container; tfjs's types just do not know ClassifierOutput is one.)
   const teacherOutput = teacher
-    ? tf.tidy(() => teacher.forwardWithFeatures(batch.x) as unknown as tf.TensorContainer) as unknown as ClassifierOutput
+    ? tf.tidy('teacher', () => teacher.forwardWithFeatures(batch.x) as unknown as tf.TensorContainer) as unknown as ClassifierOutput
     : undefined;
   const variables = optimizers.flatMap((o) => o.variables());
   // The terms are tensors of the same forward pass as the total; kept past the gradient scope's tidy to be read
@@ -53,12 +60,14 @@ export function trainingStepWithTerms(student: Classifier, teacher: Classifier |
   // One sum over every gradient: NaN or an infinity anywhere makes it non-finite; one read-back for it, the loss
   // and its terms.
   const gradients = Object.values(grads);
-  const check = tf.tidy(() => tf.stack([value, gradients.length ? tf.addN(gradients.map((g) => g.sum())) : tf.scalar(0),
+  const check = tf.tidy('check', () => tf.stack([value, gradients.length ? tf.addN(gradients.map((g) => g.sum())) : tf.scalar(0),
     ...terms.map(([, t]) => t)]));
   const [result, gradientSum, ...termValues] = check.dataSync();
   check.dispose();
   // A non-finite loss is returned for the caller to report; either way the parameters are left as they were.
-  if (Number.isFinite(result) && Number.isFinite(gradientSum)) for (const optimizer of optimizers) optimizer.apply(grads);
+  if (Number.isFinite(result) && Number.isFinite(gradientSum)) {
+    tf.tidy('optimizer', () => { for (const optimizer of optimizers) optimizer.apply(grads); });
+  }
   // A one-term loss's term is its total: each tensor is disposed once.
   tf.dispose([...new Set([value, ...terms.map(([, t]) => t), ...gradients])]);
   if (teacherOutput) tf.dispose([teacherOutput.logits, ...teacherOutput.features]);

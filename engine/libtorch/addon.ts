@@ -21,6 +21,8 @@ export interface LibtorchAddon {
   readAsync(h: H): Promise<Float32Array | Int32Array | Uint8Array>;
   release(h: H): void;
   stats(): AddonStats;
+  /** Bytes asked of the CPU allocator since the process started. */
+  bytesRequested(): number;
   /** The most freed tensor memory the addon's caching allocator keeps for reuse, in bytes (0: none). */
   setMemoryCache(bytes: number): void;
   /** Gives every cached block back to the OS; returns the bytes released. */
@@ -49,7 +51,7 @@ export interface LibtorchAddon {
   softmax(x: H, dim: number): Packed;
   topK(x: H, k: number): Packed[];
 
-  conv2d(x: H, filter: H, geometry: number[], depthwise: boolean): Packed;
+  conv2d(x: H, filter: H, geometry: number[], depthwise: boolean, bias: H | null): Packed;
   conv2dBackpropInput(dy: H, filter: H, inputShape: number[], geometry: number[], depthwise: boolean): Packed;
   conv2dBackpropFilter(x: H, dy: H, filterShape: number[], geometry: number[], depthwise: boolean): Packed;
   maxPool(x: H, window: number[]): Packed;

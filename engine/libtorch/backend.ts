@@ -143,6 +143,19 @@ export class LibtorchBackend extends KernelBackend {
     return Promise.resolve({ kernelMs: performance.now() - start });
   }
 
+  /**
+   * Bytes its kernels have asked of the CPU allocator so far (temporaries included), for the kernel profiler;
+   * undefined on a GPU, whose memory that allocator does not see.
+   */
+  bytesRequested(): number | undefined {
+    return this.onGpu ? undefined : this.addon.bytesRequested();
+  }
+
+  /** Waits for the device's queued work (a no-op on the CPU); the kernel profiler calls it after each kernel. */
+  synchronize(): void {
+    this.addon.synchronize();
+  }
+
   /** Coordinates of the true elements of a tensor (used by tf.whereAsync and tf.booleanMaskAsync). */
   where(condition: TensorInfo): Tensor2D {
     const info = this.output(this.addon.nonzero(this.handle(condition)));

@@ -2,6 +2,8 @@
 // (groups = in channels). Weights are in tfjs's layout: HWIO, or HWCM (M = out/in) for depthwise.
 import * as tf from '@tensorflow/tfjs-core';
 
+import { conv2dWithBias } from '../../engine/index.ts';
+
 import { initialWeight, type InitScheme } from './init.ts';
 import { Module } from './module.ts';
 
@@ -67,9 +69,16 @@ export class Conv2d extends Module {
   /** The convolution itself, with the weight given (quantized layers pass a quantized one). */
   convolve(x: tf.Tensor, weight: tf.Tensor): tf.Tensor4D {
     const pad = this.padding === 0 ? 'valid' : this.padding;
-    const y = this.depthwise
-      ? tf.depthwiseConv2d(x as tf.Tensor4D, weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation)
-      : tf.conv2d(x as tf.Tensor4D, weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+    const [input, filter] = [x as tf.Tensor4D, weight as tf.Tensor4D];
+    if (this.depthwise) {
+      const y = tf.depthwiseConv2d(input, filter, this.stride, pad, 'NHWC', this.dilation);
+      return this.bias ? y.add(this.bias) : y;
+    }
+    // The bias inside the convolution's kernel, not in a pass of its own (tfjs's gradient needs no dilation).
+    if (this.bias && this.dilation === 1) {
+      return conv2dWithBias(input, filter, this.bias as tf.Tensor1D, { strides: this.stride, pad, dilations: 1 });
+    }
+    const y = tf.conv2d(input, filter, this.stride, pad, 'NHWC', this.dilation);
     return this.bias ? y.add(this.bias) : y;
   }
 

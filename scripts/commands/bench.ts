@@ -11,7 +11,9 @@ import { type ReferenceResult, referenceScript, runReference } from '../../runs/
 import { formatDuration } from '../../runs/formatDuration.ts';
 import { benchLandscape } from '../../runs/landscape/landscapeBench.ts';
 import { SWEEP_DEFAULTS } from '../../runs/landscape/sweepSettings.ts';
-import { benchStep, FULL_PRECISION_BITS, type StepBenchResult } from '../../runs/stepBench.ts';
+import { kernelProfileTable } from '../../runs/kernelProfileTable.ts';
+import { benchStep, FULL_PRECISION_BITS, profileStep, type StepBenchResult } from '../../runs/stepBench.ts';
+import { STEP_PHASES } from '../../runs/trainingStep.ts';
 import { compareStepRuns, median } from '../../runs/stepComparison.ts';
 import { refusedOnError } from '../../runs/runRefused.ts';
 import { backendOption, type FlagValues, positiveInt, stringFlag } from '../command.ts';
@@ -85,6 +87,8 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
         `${typeof r === 'object' ? `, reference ${r.imagesPerSecond} images/s` : ''}`);
     }
   }
+  // Profiled after the timed runs: the per-kernel timers would slow the timed steps.
+  const profile = values.profile ? profileStep(options) : undefined;
   const failed = runs.map((r) => r.reference).find((r) => typeof r === 'string');
   const references = runs.map((r) => r.reference).filter((r): r is ReferenceResult => typeof r === 'object');
   const comparison = references.length === repeat
@@ -102,6 +106,7 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
     speedupVsReference: comparison ? comparison.medianRatio : null,
     // With --repeat, the figures above are medians, and every run's are here.
     ...(repeat > 1 ? { repeat, runs: comparison ?? { ours: runs.map((r) => r.ours.imagesPerSecond) } } : {}),
+    ...(profile ? { profile } : {}),
   };
   if (!values.json) {
     const bits = options.bits === FULL_PRECISION_BITS ? 'full precision' : `W${options.bits}A${options.bits} (${quantizer})`;
@@ -115,6 +120,9 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
     } else if (result.referenceNote) {
       console.log(`no PyTorch figure: ${result.referenceNote}`);
     }
+    console.log(`peak resident memory: ours ${ours.peakRssMiB} MiB` + (result.reference
+      ? `, reference ${result.reference.peakRssMiB} MiB -> ${(ours.peakRssMiB / result.reference.peakRssMiB).toFixed(2)}x` : ''));
+    if (profile) for (const line of kernelProfileTable(profile, STEP_PHASES)) console.log(line);
   }
   console.log(JSON.stringify(result));
 }
@@ -159,6 +167,7 @@ export function benchCommand(): Command {
     .option('--repeat <n>', 'alternate ours and the reference n times; report the medians and the median ratio', '1')
     .option('--channels-last', 'run the reference with channels-last (NHWC) memory')
     .option('--quantizer <name>', 'quantizer family', 'ewgs')
+    .option('--profile', 'also time every kernel (per phase: teacher, forward, backward, check, optimizer) over --steps steps')
     .option('--reference <script>', 'the PyTorch reference step (default: ../shared/bench/reference_step.py when present)')
     .option('--no-reference', 'do not run the PyTorch reference')
     .option('--json', 'print only the JSON line')

@@ -1,14 +1,14 @@
-// The fused native kernels (batch-norm training, fake quantization, ReLU's gradient, optimizer updates) against
-// their composite twins written in plain tfjs ops, on libtorch and on the cpu backend, and against values worked
-// out by hand.
+// The fused native kernels (batch-norm training, fake quantization, ReLU's gradient, optimizer updates, a
+// convolution's bias) against their composite twins written in plain tfjs ops, on libtorch and on the cpu backend,
+// and against values worked out by hand.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { BatchNormTraining } from '../../engine/ops/batchNormTraining.ts';
 import { FakeQuantize, FakeQuantizeGrad } from '../../engine/ops/fakeQuantize.ts';
 import {
-  adamUpdate, batchNormTraining, batchNormTrainingComposite, fakeQuantize, fakeQuantizeComposite, initBackend, reluGrad,
-  reluGradComposite, sgdUpdate,
+  adamUpdate, batchNormTraining, batchNormTrainingComposite, conv2dWithBias, fakeQuantize, fakeQuantizeComposite, initBackend, reluGrad,
+  profileKernels, reluGradComposite, sgdUpdate,
 } from '../../engine/index.ts';
 import { fusedKernels } from '../../engine/libtorch/kernels/fused.ts';
 import { randomValues, seededNormal } from '../support/random.ts';
@@ -215,6 +215,13 @@ describe('reluGrad', () => {
     xValues[1] = 0;
     xValues[2] = -0;
     const dyValues = randomValues(xValues.length, next);
+    // An infinite or NaN dy: where x <= 0, dy * 0 is NaN, not 0.
+    xValues[3] = -1;
+    dyValues[3] = Infinity;
+    xValues[4] = 2;
+    dyValues[4] = NaN;
+    xValues[5] = -2;
+    dyValues[5] = NaN;
     const run = (composite: boolean) => () => {
       const x = tf.tensor(xValues, [3, 5, 7, 13]);
       const dy = tf.tensor(dyValues, [3, 5, 7, 13]);
@@ -223,12 +230,13 @@ describe('reluGrad', () => {
     const fused = await on('libtorch', run(false));
     for (const other of [await on('libtorch', run(true)), await on('cpu', run(true))]) {
       for (const i of [0, 1]) {
-        expect(Number.isNaN(fused[i][0])).toBe(Number.isNaN(other[i][0]));
-        expectClose(fused[i].slice(1), other[i].slice(1), 0, 0, `reluGrad output ${i}`);
+        for (const j of [0, 3, 4, 5]) expect(Number.isNaN(fused[i][j]), `output ${i}[${j}]`).toBe(Number.isNaN(other[i][j]));
+        expectClose(fused[i].slice(6), other[i].slice(6), 0, 0, `reluGrad output ${i}`);
       }
     }
     // x = 0 and x = -0 pass no gradient (dy * 0 may be -0 when dy < 0: equal to 0 either way).
     expect(Array.from(fused[0].slice(1, 3)).every((value) => value === 0)).toBe(true);
+    expect([3, 4, 5].map((j) => Number.isNaN(fused[0][j]))).toEqual([true, true, true]);
     await tf.setBackend('libtorch');
   });
 });
@@ -279,6 +287,56 @@ describe('optimizer updates', () => {
       await tf.setBackend('libtorch');
     });
   }
+});
+
+describe('conv2dWithBias', () => {
+  const xShape = [2, 7, 6, 3] as const;
+  const wShape = [3, 3, 3, 5] as const;
+  const next = seededNormal(5);
+  const xValues = randomValues(2 * 7 * 6 * 3, next);
+  const wValues = randomValues(3 * 3 * 3 * 5, next);
+  const bValues = randomValues(5, next);
+  const dyNext = seededNormal(6);
+
+  for (const [strides, pad] of [[1, 1], [2, 'same'], [1, 'valid']] as const) {
+    it(`equals the convolution plus the bias, values and every gradient (stride ${strides}, pad ${pad})`, async () => {
+      let dyValues: Float32Array | undefined;
+      const run = (composite: boolean) => () => {
+        const x = tf.tensor4d(xValues, [...xShape]);
+        const w = tf.tensor4d(wValues, [...wShape]);
+        const b = tf.tensor1d(bValues);
+        const f = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          conv2dWithBias(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, { strides, pad, dilations: 1 }, { composite });
+        const y = f(x, w, b);
+        dyValues ??= randomValues(y.size, dyNext);
+        const dy = tf.tensor(dyValues, y.shape);
+        return [y, ...tf.grads((xi, wi, bi) => f(xi, wi, bi).mul(dy).sum())([x, w, b])];
+      };
+      const fused = await on('libtorch', run(false));
+      for (const other of [await on('libtorch', run(true)), await on('cpu', run(true))]) {
+        fused.forEach((values, i) => expectClose(values, other[i], 1e-5, 1e-5, `conv2dWithBias output ${i}`));
+      }
+      await tf.setBackend('libtorch');
+    });
+  }
+
+  it('computes only the gradients asked for: an image input costs no backprop pass', () => {
+    const x = tf.tensor4d(xValues, [...xShape]);
+    const w = tf.variable(tf.tensor4d(wValues, [...wShape]));
+    const b = tf.variable(tf.tensor1d(bValues));
+    const profile = profileKernels(() => {
+      const { value, grads } = tf.variableGrads(() => conv2dWithBias(x, w as tf.Tensor4D, b as tf.Tensor1D,
+        { strides: 1, pad: 1, dilations: 1 }).sum() as tf.Scalar, [w, b]);
+      expect(Object.keys(grads).sort()).toEqual([b.name, w.name].sort());
+      tf.dispose([value, ...Object.values(grads)]);
+    }, []);
+    tf.dispose([x, w, b]);
+    const kernels = profile.rows.map((r) => r.kernel);
+    expect(kernels).toContain('FusedConv2D');
+    expect(kernels).toContain('Conv2DBackpropFilter');
+    expect(kernels).not.toContain('Conv2DBackpropInput');
+    expect(kernels).not.toContain('Add');
+  });
 });
 
 describe('coverage', () => {

@@ -17,7 +17,8 @@ import { DataSource, difference, make, type Make, read } from './support/data.ts
 import { CROSS_CASES, GRADIENT_CASES, type GradCase } from './support/gradientCases.ts';
 
 // The fused kernels are checked against their composite twins in fusedOps.test.ts, which covers every one.
-const CHECKED_IN_FUSED_OPS_SUITE = fusedKernels.map((k) => k.kernelName);
+// FusedConv2D's gradient is conv2dWithBias's, checked there against the convolution plus a bias on cpu.
+const CHECKED_IN_FUSED_OPS_SUITE = [...fusedKernels.map((k) => k.kernelName), 'FusedConv2D'];
 
 /** |a - b| <= 2e-2 * max(1, |a|, |b|): float32 forward values, step eps, second-order truncation error. */
 function agree(a: number, b: number): boolean {

@@ -7,14 +7,27 @@ import { describe, expect, it } from 'vitest';
 import { compareStepRuns, median } from '../../runs/stepComparison.ts';
 
 describe('bench step', () => {
-  it('prints the step throughput as its last line, in JSON', () => {
+  it('prints the step throughput as its last line, in JSON, with its peak memory and, with --profile, each kernel\'s phases', () => {
     const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--arch', 'resnet20', '--bits', '2', '--batch', '16',
-      '--steps', '1', '--no-reference', '--json'], { encoding: 'utf8' });
+      '--steps', '1', '--no-reference', '--profile'], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
     expect(result).toMatchObject({ benchmark: 'sqakd-step', backend: 'libtorch', arch: 'resnet20', bits: 2, batch: 16 });
     expect(result.imagesPerSecond).toBeGreaterThan(0);
     expect(result.msPerStep).toBeGreaterThan(0);
+    // A ResNet-20 and its batch cannot fit in less than the addon's own libraries take.
+    expect(result.peakRssMiB).toBeGreaterThan(100);
+    expect(run.stdout).toMatch(/peak resident memory: ours [\d.]+ MiB/);
+    const phases = (kernel: string) => Object.keys(result.profile.rows.find((r: { kernel: string }) => r.kernel === kernel).msByPhase).sort();
+    // ResNet-20 has 19 convolutions each for the teacher and the student; the first layer's input needs no gradient.
+    expect(phases('Conv2D')).toEqual(['forward', 'teacher']);
+    expect(result.profile.rows.find((r: { kernel: string }) => r.kernel === 'Conv2D').calls).toBe(38);
+    expect(phases('Conv2DBackpropFilter')).toEqual(['backward']);
+    expect(phases('FakeQuantizeGrad')).toEqual(['backward']);
+    expect(phases('AdamUpdate')).toEqual(['optimizer']);
+    expect(result.profile.outsideShare).toBeGreaterThan(0);
+    expect(result.profile.outsideShare).toBeLessThan(1);
+    expect(run.stdout).toMatch(/^Conv2DBackpropFilter +0\.0 +0\.0 +[\d.]+ /m);
   });
 
   it('rejects an architecture it does not know, listing the valid ones', () => {

@@ -61,8 +61,10 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, dep
 }
 
 function forward(depthwise: boolean) {
-  return ({ x, filter }: { x: TensorInfo; filter: TensorInfo }, attrs: ConvAttrs, b: LibtorchBackend) =>
-    b.addon.conv2d(b.handle(x), b.handle(filter), convGeometry(convInfo(x.shape, filter.shape, attrs, depthwise)), depthwise);
+  return ({ x, filter }: { x: TensorInfo; filter: TensorInfo }, attrs: ConvAttrs, b: LibtorchBackend, bias?: TensorInfo) => {
+    const info = convInfo(x.shape, filter.shape, attrs, depthwise);
+    return b.addon.conv2d(b.handle(x), b.handle(filter), convGeometry(info), depthwise, bias ? b.handle(bias) : null);
+  };
 }
 
 /** dy's spatial size, in either data format. */
@@ -90,9 +92,15 @@ function fused(depthwise: boolean) {
   const conv = forward(depthwise);
   return (inputs: { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo },
     attrs: ConvAttrs & { activation: string; leakyreluAlpha?: number }, b: LibtorchBackend) => {
-    const nchwBias = attrs.dataFormat === 'NCHW' && inputs.bias && inputs.bias.shape.length === 1 && inputs.bias.shape[0] !== 1;
-    return applyFusedTail(b, conv(inputs, attrs, b), {
-      ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha,
+    // A bias of one value per output channel is added by the convolution itself; other broadcasts by the tail.
+    const [, , inChannels, outOrMultiplier] = inputs.filter.shape;
+    const outChannels = depthwise ? inChannels * outOrMultiplier : outOrMultiplier;
+    const perChannel = inputs.bias && inputs.bias.dtype === 'float32' && inputs.bias.shape.length === 1 &&
+      inputs.bias.shape[0] === outChannels ? inputs.bias : undefined;
+    const tailBias = perChannel ? undefined : inputs.bias;
+    const nchwBias = attrs.dataFormat === 'NCHW' && tailBias && tailBias.shape.length === 1 && tailBias.shape[0] !== 1;
+    return applyFusedTail(b, conv(inputs, attrs, b, perChannel), {
+      ...inputs, bias: tailBias, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha,
       biasShape: nchwBias ? [-1, 1, 1] : undefined,
     });
   };

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -74,12 +75,16 @@ size_t PhysicalMemory() {
 
 void FreeBlock(void* ptr);
 
+// Every byte ever asked of the allocator (the kernel profiler reads its growth across each kernel).
+std::atomic<uint64_t> g_bytes_requested{0};
+
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(c10::Allocator* previous)
       : previous_(previous), previous_raw_deleter_(previous->raw_deleter()), limit_(PhysicalMemory() / 8) {}
 
   c10::DataPtr allocate(size_t n) SQAKD_ALLOCATE_CONST override {
+    g_bytes_requested.fetch_add(n, std::memory_order_relaxed);
     if (n < kLargeBlock) return previous_->allocate(n);
     void* ptr = const_cast<CachingCpuAllocator*>(this)->AllocateLarge(n);
     return {ptr, ptr, &FreeBlock, c10::Device(c10::DeviceType::CPU)};
@@ -280,5 +285,7 @@ size_t EmptyMemoryCache() {
 }
 
 MemoryCacheStats GetMemoryCacheStats() { return g_allocator->Stats(); }
+
+uint64_t BytesRequested() { return g_bytes_requested.load(std::memory_order_relaxed); }
 
 }  // namespace sqakd

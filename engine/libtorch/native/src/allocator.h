@@ -22,5 +22,7 @@ void SetMemoryCacheLimit(size_t bytes);
 // Gives every cached block back to the OS (and, with glibc, trims malloc's heap); returns the bytes released.
 size_t EmptyMemoryCache();
 MemoryCacheStats GetMemoryCacheStats();
+// Bytes asked of ATen's CPU allocator since the process started (small and large blocks alike).
+uint64_t BytesRequested();
 
 }  // namespace sqakd

@@ -62,10 +62,11 @@ at::Tensor DepthwiseFilterFromOIHW(const at::Tensor& oihw, int64_t channels, int
   return oihw.reshape({channels, multiplier, oihw.size(2), oihw.size(3)}).permute({2, 3, 0, 1});
 }
 
-at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g) {
+at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g,
+                       const c10::optional<at::Tensor>& bias) {
   const SplitPadding p = Split(g);
   at::Tensor input = PadExtra(ToNCHW(x, g.nchw), p);
-  at::Tensor y = at::convolution(input, w, /*bias=*/{}, {g.stride_h, g.stride_w}, {p.sym_h, p.sym_w},
+  at::Tensor y = at::convolution(input, w, bias, {g.stride_h, g.stride_w}, {p.sym_h, p.sym_w},
                                  {g.dilation_h, g.dilation_w}, /*transposed=*/false, /*output_padding=*/{0, 0}, g.groups);
   return FromNCHW(y, g.nchw);
 }

@@ -26,7 +26,9 @@ at::Tensor DepthwiseFilterToOIHW(const at::Tensor& hwcm);
 at::Tensor DepthwiseFilterFromOIHW(const at::Tensor& oihw, int64_t channels, int64_t multiplier);
 
 // x and the result in the geometry's layout; w in OIHW.
-at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g);
+// bias: one value per output channel, added inside the convolution (no pass of its own), or none.
+at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g,
+                       const c10::optional<at::Tensor>& bias = c10::nullopt);
 // Gradient w.r.t. the input of the given shape (in the geometry's layout).
 at::Tensor ConvBackwardInput(const at::Tensor& dy, const at::Tensor& w, at::IntArrayRef x_shape, const ConvGeometry& g);
 // Gradient w.r.t. an OIHW filter of the given shape.

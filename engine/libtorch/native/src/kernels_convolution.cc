@@ -1,6 +1,7 @@
 // Conv2D / DepthwiseConv2dNative and their two backprop kernels.
 // `geometry` is [strideH, strideW, dilationH, dilationW, top, bottom, left, right, nchw(0|1)], computed in JS by
 // tfjs's own conv_util so that output shapes match tfjs exactly.
+#include "checks.h"
 #include "common.h"
 #include "convolution.h"
 
@@ -17,7 +18,7 @@ void CheckRank4(const at::Tensor& t, const char* what) {
   if (t.dim() != 4) throw std::invalid_argument(std::string(what) + " must be rank 4, got rank " + std::to_string(t.dim()));
 }
 
-// conv2d(x, filter, geometry, depthwise)
+// conv2d(x, filter, geometry, depthwise, bias | null): bias has one value per output channel.
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const at::Tensor& x = TensorArg(info, 0);
   const at::Tensor& filter = TensorArg(info, 1);
@@ -26,7 +27,14 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   ConvGeometry g = GeometryArg(info, 2, 1);
   if (depthwise) g.groups = ChannelsOf(x.sizes(), g.nchw);
   at::Tensor w = depthwise ? DepthwiseFilterToOIHW(filter) : FilterToOIHW(filter);
-  return Pack(info.Env(), ConvForward(x, w, g), kFloat32);
+  c10::optional<at::Tensor> bias;
+  if (!IsMissing(info, 4)) {
+    bias = TensorArg(info, 4);
+    CheckPerChannel("conv2d", "bias", *bias, w.size(0));
+    CheckFloat("conv2d", "bias", *bias);
+    CheckSameDevice("conv2d", "bias", *bias, x);
+  }
+  return Pack(info.Env(), ConvForward(x, w, g, bias), kFloat32);
 }
 
 // conv2dBackpropInput(dy, filter, inputShape, geometry, depthwise)

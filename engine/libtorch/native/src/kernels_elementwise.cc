@@ -162,7 +162,14 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
     at::parallel_for(0, x.numel(), 32768, [xd, yd, a](int64_t begin, int64_t end) {
       const float* __restrict in = xd;
       float* __restrict out = yd;
-      for (int64_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? 1.0f : (in[i] != in[i] ? in[i] : a);
+      // Selects on loaded values, not branches: activations are about half positive, so a branch mispredicts
+      // every other element (it made this pass 10x slower than a multiply).
+#pragma omp simd
+      for (int64_t i = begin; i < end; ++i) {
+        const float v = in[i];
+        const float r = v > 0.0f ? 1.0f : a;
+        out[i] = v != v ? v : r;
+      }
     });
     return Pack(info.Env(), y);
   }
@@ -187,7 +194,13 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
       const float* __restrict in = xd;
       const float* __restrict g = gd;
       float* __restrict o = out;
-      for (int64_t i = begin; i < end; ++i) o[i] = in[i] > 0.0f ? g[i] : (in[i] != in[i] ? in[i] : g[i] * 0.0f);
+      // Branch-free, as in Step above. g * 0 keeps an infinite or NaN dy's NaN, as tfjs's dy * step(x) does.
+#pragma omp simd
+      for (int64_t i = begin; i < end; ++i) {
+        const float v = in[i], gv = g[i];
+        const float r = v > 0.0f ? gv : gv * 0.0f;
+        o[i] = v != v ? v : r;
+      }
     });
     return Pack(info.Env(), dx);
   }

@@ -107,6 +107,11 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// bytesRequested(): bytes asked of the CPU allocator so far (a double: exact below 2^53).
+Napi::Value BytesRequestedValue(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(BytesRequested()));
+}
+
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("liveTensors", static_cast<double>(Table().Live()));
@@ -199,6 +204,7 @@ void RegisterMemory(Napi::Env env, Napi::Object exports) {
   Export<ReadAsync>(env, exports, "readAsync");
   Export<Release>(env, exports, "release");
   Export<Stats>(env, exports, "stats");
+  Export<BytesRequestedValue>(env, exports, "bytesRequested");
   Export<SetMemoryCache>(env, exports, "setMemoryCache");
   Export<EmptyCache>(env, exports, "emptyCache");
   Export<SetThreads>(env, exports, "setThreads");
