@@ -18,6 +18,7 @@ export {
 export { type KernelProfile, type KernelProfileRow, profileKernels } from './kernelProfile.ts';
 export { benchEngine, type EngineBenchOptions, type EngineBenchResult } from './bench/engineBench.ts';
 export { batchNormTraining, batchNormTrainingComposite, type BatchNormTrainingResult } from './ops/batchNormTraining.ts';
+export { compositeOps, setCompositeOps } from './ops/fusedKernel.ts';
 export { conv2dWithBias, conv2dWithBiasComposite, type Conv2dWithBiasAttrs } from './ops/conv2dWithBias.ts';
 export { customGradient } from './ops/customGradient.ts';
 export { reluGrad, reluGradComposite } from './ops/reluGrad.ts';

@@ -7,7 +7,7 @@ import {
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
 
-import type { FusedOpOptions } from './fusedKernel.ts';
+import { compositeOps, type FusedOpOptions } from './fusedKernel.ts';
 
 export interface Conv2dWithBiasAttrs {
   strides: number;
@@ -19,7 +19,7 @@ export interface Conv2dWithBiasAttrs {
 /** conv2d(x, filter) + bias for NHWC x, HWIO filter and a [outChannels] bias. */
 export function conv2dWithBias(x: Tensor4D, filter: Tensor4D, bias: Tensor1D, attrs: Conv2dWithBiasAttrs,
   options: FusedOpOptions = {}): Tensor4D {
-  if (options.composite) return conv2dWithBiasComposite(x, filter, bias, attrs);
+  if (options.composite || compositeOps()) return conv2dWithBiasComposite(x, filter, bias, attrs);
   return engine().runKernel(FusedConv2D, { x, filter, bias }, {
     ...attrs, dataFormat: 'NHWC', dimRoundingMode: undefined, activation: 'linear',
   } as never) as Tensor4D;

@@ -1,9 +1,24 @@
 // How a fused op decides between its native kernel and its composite twin.
 import { getBackend, getKernel } from '@tensorflow/tfjs-core';
 
-/** Whether the active backend registers `kernelName`, so the fused path can run. */
+let compositeEverywhere = false;
+
+/**
+ * Makes every fused op run its composite twin (true) or its native kernel where the backend has one (false, the
+ * default): the 20-step trajectory test and `bench step --composite` compare the two.
+ */
+export function setCompositeOps(on: boolean): void {
+  compositeEverywhere = on;
+}
+
+/** Whether fused ops run their composite twins everywhere (setCompositeOps). */
+export function compositeOps(): boolean {
+  return compositeEverywhere;
+}
+
+/** Whether the active backend registers `kernelName` and fused kernels are on, so the fused path can run. */
 export function backendHasKernel(kernelName: string): boolean {
-  return getKernel(kernelName, getBackend()) !== undefined;
+  return !compositeEverywhere && getKernel(kernelName, getBackend()) !== undefined;
 }
 
 /** Options shared by the fused ops. */
