@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { checkBits } from '../../methods/quantizers/quantizer.ts';
 import { quantizerFamily } from '../../methods/quantizers/registry.ts';
 import { architectureSpec } from '../../models/registry.ts';
-import { benchEngine, initBackend } from '../../engine/index.ts';
+import { benchEngine, initBackend, setCompositeOps } from '../../engine/index.ts';
 import { type ReferenceResult, referenceScript, runReference } from '../../runs/pytorchReference.ts';
 import { formatDuration } from '../../runs/formatDuration.ts';
 import { benchLandscape } from '../../runs/landscape/landscapeBench.ts';
@@ -72,6 +72,8 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
   const noReference = values.reference === false;
   const script = noReference ? undefined : referenceScript(stringFlag(values.reference));
   await initBackend(stringFlag(values.backend));
+  const composite = values.composite === true;
+  setCompositeOps(composite);
   let why: string | undefined;
   if (!script) why = noReference ? undefined : 'reference_step.py not found (pass --reference <path>)';
   else if (!REFERENCE_ARCHS.includes(arch)) why = `the reference implements ${REFERENCE_ARCHS.join(' and ')} only`;
@@ -100,7 +102,7 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
     imagesPerSecond: comparison.referenceMedian, msPerStep: Number(median(references.map((r) => r.msPerStep)).toFixed(1)),
   } : {}) } : null;
   const result = {
-    ...ours, channelsLast: options.channelsLast,
+    ...ours, channelsLast: options.channelsLast, composite,
     reference,
     referenceNote: typeof failed === 'string' ? failed : undefined,
     speedupVsReference: comparison ? comparison.medianRatio : null,
@@ -111,7 +113,8 @@ async function stepBenchmark(values: FlagValues): Promise<void> {
   if (!values.json) {
     const bits = options.bits === FULL_PRECISION_BITS ? 'full precision' : `W${options.bits}A${options.bits} (${quantizer})`;
     const of = repeat > 1 ? ` (medians of ${repeat} alternating runs)` : '';
-    console.log(`SQAKD step, ${arch} ${bits}, batch ${options.batch} on ${ours.backend}: ${ours.msPerStep} ms/step, ` +
+    console.log(`SQAKD step, ${arch} ${bits}, batch ${options.batch} on ${ours.backend}${composite ? ' (composite ops)' : ''}: ` +
+      `${ours.msPerStep} ms/step, ` +
       `${ours.imagesPerSecond} images/s${of}`);
     if (result.reference) {
       console.log(`PyTorch ${result.reference.torch} reference (${result.reference.threads} threads` +
@@ -167,6 +170,7 @@ export function benchCommand(): Command {
     .option('--repeat <n>', 'alternate ours and the reference n times; report the medians and the median ratio', '1')
     .option('--channels-last', 'run the reference with channels-last (NHWC) memory')
     .option('--quantizer <name>', 'quantizer family', 'ewgs')
+    .option('--composite', 'run every fused op as its composite twin of plain tfjs ops (what the fused kernels buy)')
     .option('--profile', 'also time every kernel (per phase: teacher, forward, backward, check, optimizer) over --steps steps')
     .option('--reference <script>', 'the PyTorch reference step (default: ../shared/bench/reference_step.py when present)')
     .option('--no-reference', 'do not run the PyTorch reference')

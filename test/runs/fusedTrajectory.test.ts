@@ -88,9 +88,14 @@ function compareAlongTrajectory(arch: string, bits: number): StepComparison[] {
 }
 
 describe('fused kernels against their composite twins along 20 training steps', () => {
-  // Quantized ResNet-20 is not here: its fused and composite gradients differ by 5-90 % (losses agree to 1e-4),
-  // which is being investigated (issue 18's closing note).
-  for (const [arch, bits] of [['resnet20', 32], ['vgg8', 32], ['vgg8', 2]] as const) {
+  // Not quantized ResNet-20: its 18 quantized layers amplify any float-level difference between two correct paths.
+  // A difference of an ulp moves an activation across an 8-bit rounding boundary in about 1e-5 of the elements of a
+  // layer; each such flip is a whole quantization step, and the flips of one layer make more in the next. At W8A8
+  // the features reaching the classifier then differ by ~1 % (fc's gradient by 1.3e-2, the stem's by 0.3) while the
+  // loss agrees to 1e-4; the same path run twice agrees exactly. The kernels themselves are compared on identical
+  // inputs in test/engine/fusedOps.test.ts; VGG-8 has 4 quantized layers, too few for the flips to build up. ResNet-20 in full
+  // precision covers batch norm and ReLU's gradient; VGG-8 at W2A2 fake quantization and the convolution's bias.
+  for (const [arch, bits] of [['resnet20', 32], ['vgg8', 2]] as const) {
     it(`${arch} ${bits} bits: the same SQAKD loss and gradients at every step`, () => {
       const steps = compareAlongTrajectory(arch, bits);
       expect(steps).toHaveLength(STEPS);
@@ -99,7 +104,7 @@ describe('fused kernels against their composite twins along 20 training steps', 
       steps.forEach((s, i) => {
         expect(Math.abs(s.fusedLoss - s.compositeLoss), `step ${i + 1}: loss ${s.fusedLoss} vs ${s.compositeLoss}`)
           .toBeLessThanOrEqual(2e-3 * Math.abs(s.compositeLoss) + 1e-7);
-        // Measured: at most 8e-3 (ResNet-20, ReLUs at an ulp from zero), 1e-3 (VGG-8), 6e-3 (VGG-8 W2A2).
+        // Measured: at most 8e-3 (ResNet-20, ReLUs at an ulp from zero) and 6e-3 (VGG-8 W2A2).
         expect(s.gradientDifference, `step ${i + 1}: gradients`).toBeLessThan(2e-2);
       });
     });

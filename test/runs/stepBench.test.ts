@@ -47,12 +47,16 @@ describe('bench step --repeat and --bits 32', () => {
     expect(() => compareStepRuns([1, 2], [1])).toThrow(/in pairs/);
   });
 
-  it('times a full-precision student N times and reports the median step', () => {
+  it('times a full-precision student N times and reports the median step; --composite runs no fused kernel', () => {
     const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--arch', 'cnn-small', '--bits', '32', '--batch', '16',
-      '--steps', '1', '--repeat', '3', '--no-reference', '--json'], { encoding: 'utf8' });
+      '--steps', '1', '--repeat', '3', '--no-reference', '--json', '--composite', '--profile'], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
-    expect(result).toMatchObject({ benchmark: 'sqakd-step', arch: 'cnn-small', bits: 32, batch: 16, repeat: 3 });
+    expect(result).toMatchObject({ benchmark: 'sqakd-step', arch: 'cnn-small', bits: 32, batch: 16, repeat: 3, composite: true });
+    // ReLU's gradient as tfjs composes it (step, then multiply) and Adam from plain ops.
+    const kernels = result.profile.rows.map((r: { kernel: string }) => r.kernel);
+    expect(kernels).toContain('Step');
+    for (const fused of ['ReluGrad', 'AdamUpdate', 'BatchNormTraining']) expect(kernels).not.toContain(fused);
     expect(result.runs.ours).toHaveLength(3);
     // The figure quoted is the median run's.
     expect(result.imagesPerSecond).toBeCloseTo(16 / (result.msPerStep / 1000), 0);
