@@ -1,5 +1,5 @@
 // A per-kernel profile of any tfjs work: every kernel the backend registers is wrapped, while the profiled function
-// runs, with a timer that also counts calls and the bytes of the tensors it returns. Unlike tf.profile it times
+// runs, with a timer that also counts calls and the bytes the kernel allocates. Unlike tf.profile it times
 // only backend kernels, so a custom-gradient op's outer call and the kernels inside it are not counted twice,
 // and it names the phase each kernel ran in from the engine's scope names (tfjs's gradient tape opens 'forward'
 // and 'backward' scopes; callers name their own with tf.tidy(name, ...)).

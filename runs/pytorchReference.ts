@@ -54,8 +54,28 @@ export function runReference(script: string, options: { arch: string; bits: numb
   if (options.channelsLast) args.push('--channels-last');
   const run = spawnSync(python, args, { encoding: 'utf8' });
   if (run.status !== 0) return `the reference failed: ${(run.stderr || '').trim().split('\n').at(-1)}`;
-  const lines = run.stdout.trim().split('\n');
-  const { peakRssKiB } = JSON.parse(lines.at(-1)!) as { peakRssKiB: number };
-  const result = JSON.parse(lines.at(-2)!) as Omit<ReferenceResult, 'peakRssMiB'>;
-  return { ...result, peakRssMiB: Number((peakRssKiB / 1024).toFixed(1)) };
+  return parseReferenceOutput(run.stdout);
+}
+
+/**
+ * The reference's result from its output: the script's JSON line, then the wrapper's peak-memory line; a string
+ * saying what is missing when the script (e.g. one given with --reference) printed something else.
+ */
+export function parseReferenceOutput(stdout: string): ReferenceResult | string {
+  const lines = stdout.trim().split('\n');
+  const json = (line: string | undefined): Record<string, unknown> | undefined => {
+    try {
+      const value: unknown = JSON.parse(line ?? '');
+      return value && typeof value === 'object' ? value as Record<string, unknown> : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const peak = json(lines.at(-1));
+  const result = json(lines.at(-2));
+  if (typeof peak?.peakRssKiB !== 'number' || typeof result?.imagesPerSecond !== 'number' || typeof result.msPerStep !== 'number') {
+    return `the reference printed no result line (a JSON object with imagesPerSecond and msPerStep); its last line: ` +
+      `${JSON.stringify(lines.at(-2) ?? '')}`;
+  }
+  return { ...(result as unknown as ReferenceResult), peakRssMiB: Number((peak.peakRssKiB / 1024).toFixed(1)) };
 }

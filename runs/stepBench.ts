@@ -79,13 +79,17 @@ export function peakRssMiB(): number {
 /** Times `steps` SQAKD training steps after two warm-up steps. */
 export async function benchStep(options: StepBenchOptions): Promise<StepBenchResult> {
   const fixture = stepFixture(options);
-  const bench = new Bench({ time: 0, iterations: options.steps, warmup: true, warmupIterations: 2, throws: true });
-  bench.add('step', fixture.step);
-  await bench.run();
-  const result = bench.getTask('step')?.result;
-  if (!result || result.state !== 'completed') throw new Error('the step benchmark did not complete');
-  const msPerStep = result.latency.mean;
-  fixture.dispose();
+  let msPerStep: number;
+  try {
+    const bench = new Bench({ time: 0, iterations: options.steps, warmup: true, warmupIterations: 2, throws: true });
+    bench.add('step', fixture.step);
+    await bench.run();
+    const result = bench.getTask('step')?.result;
+    if (!result || result.state !== 'completed') throw new Error('the step benchmark did not complete');
+    msPerStep = result.latency.mean;
+  } finally {
+    fixture.dispose();
+  }
   return {
     benchmark: 'sqakd-step', backend: tf.getBackend(), arch: options.arch, quantizer: options.quantizer,
     bits: options.bits, batch: options.batch, steps: options.steps, msPerStep: Number(msPerStep.toFixed(1)),

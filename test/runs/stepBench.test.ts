@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
+import { parseReferenceOutput } from '../../runs/pytorchReference.ts';
 import { compareStepRuns, median } from '../../runs/stepComparison.ts';
 
 describe('bench step', () => {
@@ -67,5 +68,15 @@ describe('bench step --repeat and --bits 32', () => {
     const run = spawnSync('npm', ['run', '--silent', 'bench', '--', 'step', '--bits', '16', '--no-reference'], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr.trim()).toMatch(/bits must be an integer from 1 to 8, got 16, or 32 for a full-precision student$/);
+  });
+});
+
+describe('the reference\'s output', () => {
+  it('reads the script\'s JSON line and the wrapper\'s peak memory, and says what is missing otherwise', () => {
+    const line = JSON.stringify({ impl: 'pytorch-reference', msPerStep: 1000, imagesPerSecond: 256, threads: 2 });
+    expect(parseReferenceOutput(`warming up\n${line}\n{"peakRssKiB": 2097152}\n`))
+      .toMatchObject({ msPerStep: 1000, imagesPerSecond: 256, peakRssMiB: 2048 });
+    expect(parseReferenceOutput('step done\n{"peakRssKiB": 1024}')).toMatch(/^the reference printed no result line .*"step done"$/);
+    expect(parseReferenceOutput('')).toMatch(/printed no result line/);
   });
 });
